@@ -1,0 +1,20 @@
+"""rnnlib: the small library behind the open textbook on recurrent neural networks.
+
+Every layer a chapter uses can be opened and read here, and gives the same numbers as the
+PyTorch module a practitioner would use.
+
+Subpackages and modules:
+
+- ``rnnlib.reference``: NumPy reference implementations (the maths, plainly; CPU by design).
+- ``rnnlib.nn``: PyTorch layers written from scratch, drop-in twins of ``torch.nn``.
+- ``rnnlib.data``: generated data sets (adding problem, recall task, ...).
+- ``rnnlib.train``: one training loop, :func:`fit`, for every chapter.
+- ``rnnlib.plot``: figures the chapters share (matplotlib is imported lazily).
+
+Importing rnnlib does no work beyond importing its modules.
+"""
+
+from rnnlib.device import device, seed
+
+__all__ = ["device", "seed"]
+__version__ = "0.1.0"

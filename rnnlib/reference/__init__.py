@@ -1,0 +1,1 @@
+"""NumPy reference implementations: the maths of the book, plainly, on the CPU."""
