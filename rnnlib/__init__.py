@@ -14,7 +14,19 @@ Subpackages and modules:
 Importing rnnlib does no work beyond importing its modules.
 """
 
+from rnnlib import data, plot, reference
 from rnnlib.device import device, seed
+from rnnlib.train import FitConfig, History, evaluate, fit
 
-__all__ = ["device", "seed"]
+__all__ = [
+    "FitConfig",
+    "History",
+    "data",
+    "device",
+    "evaluate",
+    "fit",
+    "plot",
+    "reference",
+    "seed",
+]
 __version__ = "0.1.0"

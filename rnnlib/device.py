@@ -86,5 +86,5 @@ def seed(n: int) -> None:
     if not 0 <= n < 2**32:
         raise ValueError(f"expected a seed in [0, 2**32), got {n}")
     random.seed(n)
-    np.random.seed(n)
+    np.random.seed(n)  # noqa: NPY002 (seeding the legacy global generator is the point)
     torch.manual_seed(n)  # seeds the CPU generator and every CUDA and MPS device's
