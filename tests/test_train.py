@@ -60,7 +60,8 @@ def test_clipping_bounds_the_step_but_records_the_raw_norm():
     before = [p.detach().clone() for p in model.parameters()]
     h = rl.fit(model, mse, (x, torch.zeros(8, 1)), config=cfg)
     assert h.grad_norm[0] > 1e3
-    moved = torch.cat([(p.detach() - b).flatten() for p, b in zip(model.parameters(), before, strict=True)])
+    after = model.parameters()
+    moved = torch.cat([(p.detach() - b).flatten() for p, b in zip(after, before, strict=True)])
     assert moved.norm().item() == pytest.approx(1.0, rel=1e-5)
 
 
