@@ -68,7 +68,7 @@ test: $(STAMP)
 	@echo "All tests passed; the book is at file://$(CURDIR)/$(HTML)"
 
 lab: $(STAMP)
-	@test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install -q jupyterlab
+	@test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install -q "jupyterlab==4.6.6"
 	$(VENV)/bin/jupyter-lab chapters/
 
 bench: $(STAMP)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import torch
 
-#: Test MSE of always answering 1.0 on the adding problem: the variance of a sum of two
-#: independent uniform(0, 1) numbers, 2 * 1/12 = 1/6 ≈ 0.167. A model that learns nothing
-#: about the markers cannot do better.
+#: The test MSE of always answering 1.0 on the adding problem, which is the variance of a sum
+#: of two independent uniform(0, 1) numbers, 2 * 1/12 = 1/6 ≈ 0.167. A model that learns
+#: nothing about the markers cannot do better.
 ADDING_BASELINE_MSE = 1.0 / 6.0
 
 
