@@ -14,17 +14,26 @@ Subpackages and modules:
 Importing rnnlib does no work beyond importing its modules.
 """
 
-from rnnlib import data, plot, reference
+from rnnlib import data, diagrams, gradients, plot, reference
 from rnnlib.device import device, seed
+from rnnlib.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from rnnlib.train import FitConfig, History, evaluate, fit
 
 __all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNCell",
     "FitConfig",
     "History",
     "data",
     "device",
+    "diagrams",
     "evaluate",
     "fit",
+    "gradients",
     "plot",
     "reference",
     "seed",

@@ -1,0 +1,191 @@
+"""Validation at the public boundary of rnnlib.nn.
+
+Every message names what was expected and what was received, so a wrong shape is found from
+the error alone. Wrong types and dtypes raise ``TypeError``; wrong values, shapes and devices
+raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+def _shape(t: Tensor) -> tuple[int, ...]:
+    return tuple(t.shape)
+
+
+def check_sizes(**sizes: int) -> None:
+    """Every size is an int (not a bool) greater than zero."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} should be an int, got {type(value).__name__} ({value!r})")
+        if value <= 0:
+            raise ValueError(f"{name} must be greater than zero, got {value}")
+
+
+def check_bool(**flags: bool) -> None:
+    """Every flag is a bool."""
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} should be a bool, got {type(value).__name__} ({value!r})")
+
+
+def check_nonlinearity(nonlinearity: str) -> None:
+    """``nonlinearity`` is ``"tanh"`` or ``"relu"``."""
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(
+            f"Unknown nonlinearity {nonlinearity!r}: expected one of {NONLINEARITIES}"
+        )
+
+
+def check_dropout(dropout: float, num_layers: int) -> None:
+    """``dropout`` is a probability; warn, like torch, when it cannot act (one layer)."""
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Number):
+        raise TypeError(f"dropout should be a number in [0, 1], got {type(dropout).__name__}")
+    if not 0 <= dropout <= 1:
+        raise ValueError(f"dropout should be a probability in [0, 1], got {dropout}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(
+            "dropout acts between recurrent layers only, so dropout > 0 expects num_layers > 1, "
+            f"got dropout={dropout} and num_layers={num_layers}",
+            stacklevel=3,
+        )
+
+
+def check_tensor_like(name: str, what: str, t: object, like: Tensor) -> Tensor:
+    """``t`` is a tensor with the dtype and on the device of ``like`` (the parameters)."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name}: expected {what} to be a torch.Tensor, got {type(t).__name__}")
+    if t.dtype != like.dtype:
+        raise TypeError(
+            f"{name}: expected {what} of dtype {like.dtype} (the dtype of the parameters), "
+            f"got {t.dtype}; convert one of them with .to()"
+        )
+    if t.device != like.device:
+        raise ValueError(
+            f"{name}: expected {what} on device {like.device} (where the parameters are), "
+            f"got {t.device}; move one of them with .to()"
+        )
+    return t
+
+
+def check_cell_input(name: str, input: object, input_size: int, weight: Tensor) -> None:
+    """A cell's input: ``(N, H_in)`` or ``(H_in,)``."""
+    check_tensor_like(name, "input", input, weight)
+    if input.dim() not in (1, 2) or input.shape[-1] != input_size:
+        raise ValueError(
+            f"{name}: expected input of shape (N, {input_size}) or ({input_size},), "
+            f"got {_shape(input)}"
+        )
+
+
+def check_states(
+    name: str, hx: object, num_states: int, shape: tuple, input: Tensor
+) -> list[Tensor]:
+    """The state ``hx`` (a tensor, or for an LSTM a tuple ``(h, c)``) of the given shape.
+
+    Returns:
+        The states as a list of ``num_states`` tensors.
+    """
+    if num_states == 1:
+        states, names = [hx], ["hx"]
+    else:
+        if not isinstance(hx, (tuple, list)) or len(hx) != num_states:
+            raise TypeError(
+                f"{name}: expected hx to be a tuple (h_0, c_0) of two tensors, "
+                f"got {type(hx).__name__}"
+                + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+            )
+        states, names = list(hx), ["h_0", "c_0"]
+    for s, n in zip(states, names, strict=True):
+        check_tensor_like(name, n, s, input)
+        if _shape(s) != tuple(shape):
+            raise ValueError(
+                f"{name}: expected {n} of shape {tuple(shape)}, got {_shape(s)}"
+            )
+    return states
+
+
+def check_layer_input(
+    name: str, input: object, input_size: int, weight: Tensor, batch_first: bool = False
+) -> None:
+    """A layer's tensor input: ``(L, N, H_in)``, ``(N, L, H_in)`` or unbatched ``(L, H_in)``."""
+    if isinstance(input, PackedSequence):
+        check_packed(name, input, input_size, weight)
+        return
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{name}: expected input to be a torch.Tensor or a PackedSequence, "
+            f"got {type(input).__name__}"
+        )
+    check_tensor_like(name, "input", input, weight)
+    if input.dim() not in (2, 3):
+        raise ValueError(
+            f"{name}: expected input with 3 dimensions (L, N, {input_size}) or, unbatched, "
+            f"2 dimensions (L, {input_size}); got {input.dim()}-D shape {_shape(input)}"
+        )
+    if input.shape[-1] != input_size:
+        raise ValueError(
+            f"{name}: expected input with {input_size} features in the last dimension "
+            f"(input_size), got shape {_shape(input)}"
+        )
+    if input.shape[1 if batch_first and input.dim() == 3 else 0] == 0:
+        raise ValueError(f"{name}: expected a sequence length of at least 1, got shape "
+                         f"{_shape(input)}")
+
+
+def check_packed(name: str, packed: PackedSequence, input_size: int, weight: Tensor) -> None:
+    """A PackedSequence: data ``(sum of lengths, H_in)`` and consistent batch sizes."""
+    data, batch_sizes = packed.data, packed.batch_sizes
+    check_tensor_like(name, "PackedSequence data", data, weight)
+    if data.dim() != 2 or data.shape[-1] != input_size:
+        raise ValueError(
+            f"{name}: expected PackedSequence data of shape (sum of lengths, {input_size}), "
+            f"got {_shape(data)}"
+        )
+    sizes = batch_sizes.tolist()
+    if (
+        not sizes
+        or sizes[-1] < 1
+        or any(a < b for a, b in zip(sizes, sizes[1:], strict=False))
+        or sum(sizes) != data.shape[0]
+    ):
+        raise ValueError(
+            f"{name}: expected PackedSequence batch_sizes to be positive, non-increasing and "
+            f"to sum to the {data.shape[0]} rows of its data, got {sizes}"
+        )
+
+
+def check_lengths(lengths: Tensor | Sequence[int], batch: int, length: int) -> Tensor:
+    """Sequence lengths: ``batch`` integers in ``[1, length]``.
+
+    Returns:
+        The lengths as a 1-D int64 tensor on the CPU.
+    """
+    if isinstance(lengths, Tensor):
+        if lengths.is_floating_point() or lengths.is_complex():
+            raise TypeError(f"expected integer lengths, got a tensor of dtype {lengths.dtype}")
+        lengths = lengths.detach().to("cpu", torch.int64)
+    else:
+        if not all(isinstance(n, numbers.Integral) for n in lengths):
+            got = sorted({type(n).__name__ for n in lengths})
+            raise TypeError(f"expected integer lengths, got elements of type {got}")
+        lengths = torch.as_tensor(list(lengths), dtype=torch.int64)
+    if lengths.dim() != 1 or lengths.numel() != batch:
+        raise ValueError(
+            f"expected one length per sequence, shape ({batch},), got {_shape(lengths)}"
+        )
+    low, high = int(lengths.min()), int(lengths.max())
+    if low < 1 or high > length:
+        raise ValueError(
+            f"expected lengths in [1, {length}] (the padded length), got min {low}, max {high}"
+        )
+    return lengths

@@ -1,0 +1,232 @@
+"""One layer, one direction: the recurrence over time, fused (hand-written BPTT) or plain.
+
+Sequences live in the *packed* layout, as in :class:`torch.nn.utils.rnn.PackedSequence`:
+``x`` has one row per (time step, sequence), time step after time step, ``batch_sizes[t]``
+rows at step ``t``, longest sequences first. A padded batch ``(L, N, H_in)`` is the special case
+``batch_sizes = [N] * L`` (a free reshape). A sequence that has ended simply drops out of the
+rows, so padded steps never touch its state, and its final state is its state at its own last
+step. Running backwards in time, sequences join as their last step comes, from their ``h_0``.
+
+:func:`recurrence` runs :class:`Recurrence`: the input projection ``W_ih x + b`` of all
+steps in one matrix product, then a loop over time (autograd off) that saves gates and states;
+its backward is backpropagation through time written by hand (the rules of each cell are in
+:mod:`rnnlib.nn._rules`), with every weight gradient a single matrix product over all steps.
+:func:`loop` is the same computation with the cells' update functions and autograd, kept as
+the reference the tests compare against.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from rnnlib.nn._rules import get_rule
+from rnnlib.nn.cells import gru_update, lstm_update, rnn_update
+
+States = tuple[Tensor, ...]
+
+
+def schedule(batch_sizes: list[int], reverse: bool) -> list[int]:
+    """The time steps in the order the recurrence visits them."""
+    steps = list(range(len(batch_sizes)))
+    return steps[::-1] if reverse else steps
+
+
+def _enter(state: States | None, cur: int, b: int, states0: States, finals: list) -> States:
+    """The state entering a step of ``b`` rows, from the ``cur`` rows leaving the last step."""
+    if state is None:  # first step
+        return tuple(s0[:b] for s0 in states0)
+    if b < cur:  # sequences cur-1 ... b have ended: their states are final
+        for pieces, s in zip(finals, state, strict=True):
+            pieces.append((b, s[b:]))
+        return tuple(s[:b] for s in state)
+    if b > cur:  # (backwards in time) sequences cur ... b-1 start, from their h_0
+        return tuple(torch.cat([s, s0[cur:b]]) for s, s0 in zip(state, states0, strict=True))
+    return state
+
+
+def _enter_grad(
+    d: list[Tensor], cur: int | None, b: int, d0: list[Tensor], d_finals
+) -> list[Tensor]:
+    """Backward of :func:`_enter`: the gradient of the ``cur`` rows leaving the last step."""
+    if cur is None:  # first step
+        for g0, g in zip(d0, d, strict=True):
+            g0[:b] += g
+        return []
+    if b < cur:
+        return [torch.cat([g, gf[b:cur]]) for g, gf in zip(d, d_finals, strict=True)]
+    if b > cur:
+        for g0, g in zip(d0, d, strict=True):
+            g0[cur:b] += g[cur:]
+        return [g[:cur] for g in d]
+    return d
+
+
+def _leave(state: States, finals: list) -> list[Tensor]:
+    """Final states ``(N, H)``: the last step's rows plus the pieces of ended sequences."""
+    out = []
+    for pieces, s in zip(finals, state, strict=True):
+        pieces = sorted([*pieces, (0, s)], key=lambda piece: piece[0])
+        out.append(torch.cat([p for _, p in pieces]))
+    return out
+
+
+def _prev_ranges(batch_sizes: list[int], order: list[int]) -> list[tuple[str, int, int]]:
+    """Where the state entering each row comes from: ``("s", a, b)`` rows of the states
+    left by earlier steps, ``("0", a, b)`` rows of the initial state; in layout order."""
+    starts = list(accumulate([0, *batch_sizes[:-1]]))
+    pieces, cur, prev_start = [], 0, 0
+    for start, b in ((starts[t], batch_sizes[t]) for t in order):
+        m = min(cur, b)
+        if m:
+            pieces.append((start, "s", prev_start, prev_start + m))
+        if b > m:
+            pieces.append((start + m, "0", m, b))
+        cur, prev_start = b, start
+    merged: list[tuple[str, int, int]] = []
+    for _, src, a, b in sorted(pieces):
+        if merged and merged[-1][0] == src and merged[-1][2] == a:
+            merged[-1] = (src, merged[-1][1], b)
+        else:
+            merged.append((src, a, b))
+    return merged
+
+
+def _gather(ranges: list[tuple[str, int, int]], s: Tensor, s0: Tensor) -> Tensor:
+    """The state entering each row, ``(T, H)``, from :func:`_prev_ranges`."""
+    return torch.cat([(s if src == "s" else s0)[a:b] for src, a, b in ranges] or [s[:0]])
+
+
+def _per_step(buffers: dict[str, Tensor], batch_sizes: list[int]) -> list[dict[str, Tensor]]:
+    """Each time step's rows of every buffer (views), in time order."""
+    views = zip(*(b.split(batch_sizes) for b in buffers.values()), strict=True)
+    return [dict(zip(buffers, step, strict=True)) for step in views]
+
+
+class Recurrence(torch.autograd.Function):
+    """One layer-direction over time, with backpropagation through time written by hand.
+
+    Inputs: ``rule``, ``batch_sizes`` (list), ``reverse``, ``x (T, H_in)`` in the packed
+    layout, the parameters ``w_ih, w_hh, b_ih, b_hh`` (biases may be None) and the initial
+    states ``(N, H)``. Outputs: ``h`` for every row ``(T, H)`` and the final states ``(N, H)``.
+    """
+
+    @staticmethod
+    def forward(ctx, rule, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, *states0):
+        if b_ih is None:
+            xw = x @ w_ih.t()  # (T, G*H), the input projection of all steps at once
+        elif rule.bias_in_loop:
+            xw = torch.addmm(b_ih, x, w_ih.t())  # (T, G*H); b_hh is added inside the loop
+        else:
+            xw = torch.addmm(b_ih + b_hh, x, w_ih.t())  # (T, G*H), both biases folded in
+        buf = rule.buffers(xw, w_hh.shape[1])
+        out = _per_step(buf, batch_sizes)  # this step's rows of every buffer (views)
+        w_t, b_loop = w_hh.t(), b_hh if rule.bias_in_loop else None  # (H, G*H)
+        state, cur, finals = None, 0, [[] for _ in states0]
+        for t in schedule(batch_sizes, reverse):
+            state = _enter(state, cur, batch_sizes[t], states0, finals)
+            state = rule.step(state, w_t, b_loop, out[t])
+            cur = batch_sizes[t]
+        finals = _leave(state, finals)
+        ctx.rule, ctx.batch_sizes, ctx.reverse, ctx.names = rule, batch_sizes, reverse, list(buf)
+        ctx.biases = (b_ih is not None, b_hh is not None)
+        ctx.save_for_backward(x, w_ih, w_hh, *states0, *buf.values())
+        return (buf["h"], *finals)
+
+    @staticmethod
+    def backward(ctx, d_out, *d_finals):
+        if torch.is_grad_enabled():  # create_graph=True: a second derivative is wanted
+            raise RuntimeError(
+                "rnnlib's fused recurrence has a first-order backward only; for higher-order "
+                "gradients set layer.fused = False (the plain cell loop with autograd)"
+            )
+        rule, batch_sizes = ctx.rule, ctx.batch_sizes
+        order = schedule(batch_sizes, ctx.reverse)
+        x, w_ih, w_hh, *saved = ctx.saved_tensors
+        k = len(d_finals)
+        states0, buf = saved[:k], dict(zip(ctx.names, saved[k:], strict=True))
+        ranges = _prev_ranges(batch_sizes, order)
+        prev = {  # the state entering every row: (T, H) each
+            n: _gather(ranges, buf[n], s0)
+            for n, s0 in zip(rule.state_names, states0, strict=True)
+        }
+        grad = rule.grad_buffers(d_out.shape[0], w_hh.shape[1], d_out)
+        saves, prevs, grads = (_per_step(v, batch_sizes) for v in (buf, prev, grad))
+        d_outs = d_out.split(batch_sizes)
+        d0 = [torch.zeros_like(s0) for s0 in states0]
+        d = [g[: batch_sizes[order[-1]]] for g in d_finals]  # the last step's rows are final
+        for j in reversed(range(len(order))):  # the forward's steps, last first
+            t = order[j]
+            d = [d[0] + d_outs[t], *d[1:]]  # h_t feeds the output too
+            d = rule.back(d, saves[t], prevs[t], w_hh, grads[t])  # d of the state entering t
+            cur = batch_sizes[order[j - 1]] if j else None  # rows leaving the step before
+            d = _enter_grad(list(d), cur, batch_sizes[t], d0, d_finals)
+        # Parameter gradients: one matrix product (or sum) over all steps each.
+        need = ctx.needs_input_grad
+        da = grad["a"]  # (T, G*H): dL/d(W_hh h_{t-1} + b_hh) for every row
+        d_w_hh = da.t() @ prev["h"] if need[5] else None  # sum_t dA_t^T h_{t-1}
+        d_b_hh = da.sum(0) if ctx.biases[1] and need[7] else None
+        d_xw = rule.input_grad(grad)  # (T, G*H): dL/d(W_ih x_t + b_ih)
+        d_x = d_xw @ w_ih if need[3] else None  # (T, H_in)
+        d_w_ih = d_xw.t() @ x if need[4] else None  # sum_t dXW_t^T x_t
+        d_b_ih = None
+        if ctx.biases[0] and need[6]:  # equal to d_b_hh where both biases enter a_t alike
+            same = d_b_hh is not None and not rule.bias_in_loop
+            d_b_ih = d_b_hh.clone() if same else d_xw.sum(0)
+        return None, None, None, d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, *d0
+
+
+def recurrence(
+    mode: str,
+    x: Tensor,
+    states0: States,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    batch_sizes: list[int],
+    reverse: bool = False,
+) -> tuple[Tensor, ...]:
+    """One layer-direction, fused: ``(h for every row (T, H), *final states (N, H))``.
+
+    Args:
+        mode: ``"RNN_TANH"``, ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``.
+        x: inputs in the packed layout, ``(T, H_in)``.
+        states0: initial states ``(N, H)``: ``(h_0,)``, or ``(h_0, c_0)`` for an LSTM.
+        w_ih, w_hh, b_ih, b_hh: the layer's parameters (biases may be None).
+        batch_sizes: rows per time step, non-increasing, summing to ``T``.
+        reverse: run from the last time step to the first.
+    """
+    rule = get_rule(mode)
+    return Recurrence.apply(rule, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, *states0)
+
+
+def loop(
+    mode: str,
+    x: Tensor,
+    states0: States,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    batch_sizes: list[int],
+    reverse: bool = False,
+) -> tuple[Tensor, ...]:
+    """The reference for :func:`recurrence`: a plain cell loop, differentiated by autograd."""
+    xs, outs = x.split(batch_sizes), {}
+    state, cur, finals = None, 0, [[] for _ in states0]
+    for t in schedule(batch_sizes, reverse):
+        state = _enter(state, cur, batch_sizes[t], states0, finals)
+        gi = F.linear(xs[t], w_ih, b_ih)  # U x_t + b_ih
+        gh = F.linear(state[0], w_hh, b_hh)  # W h_{t-1} + b_hh
+        if mode == "LSTM":
+            state = lstm_update(gi, gh, state[1])
+        elif mode == "GRU":
+            state = (gru_update(gi, gh, state[0]),)
+        else:
+            state = (rnn_update(gi, gh, "tanh" if mode == "RNN_TANH" else "relu"),)
+        outs[t], cur = state[0], batch_sizes[t]
+    return (torch.cat([outs[t] for t in range(len(xs))]), *_leave(state, finals))
