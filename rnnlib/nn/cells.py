@@ -180,7 +180,7 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    """A long short-term memory cell (gates i, f, g, o; see :func:`lstm_update`).
+    """A long short-term memory cell (gates i, f, g, o; see :func:`~rnnlib.nn.cells.lstm_update`).
 
     A drop-in twin of :class:`torch.nn.LSTMCell`.
 
@@ -211,7 +211,7 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    """A gated recurrent unit (gates r, z, n; see :func:`gru_update`).
+    """A gated recurrent unit (gates r, z, n; see :func:`~rnnlib.nn.cells.gru_update`).
 
     A drop-in twin of :class:`torch.nn.GRUCell`.
 

@@ -186,9 +186,8 @@ class RNN(_RNNBase):
         for t in range(L):
             h = torch.tanh(x[t] @ weight_ih_l0.T + bias_ih_l0 + h @ weight_hh_l0.T + bias_hh_l0)
 
-    Args:
-        input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout,
-        bidirectional, device, dtype: as :class:`torch.nn.RNN`.
+    Arguments are those of :class:`torch.nn.RNN`: ``input_size, hidden_size, num_layers,
+    nonlinearity, bias, batch_first, dropout, bidirectional, device, dtype``.
 """
         + _SHAPES
         + """
@@ -230,9 +229,8 @@ class LSTM(_RNNBase):
 
     A drop-in twin of :class:`torch.nn.LSTM` (without ``proj_size``).
 
-    Args:
-        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-        proj_size (0 only), device, dtype: as :class:`torch.nn.LSTM`.
+    Arguments are those of :class:`torch.nn.LSTM`: ``input_size, hidden_size, num_layers,
+    bias, batch_first, dropout, bidirectional, proj_size`` (0 only), ``device, dtype``.
 """
         + _SHAPES
         + """
@@ -271,9 +269,8 @@ class GRU(_RNNBase):
 
     A drop-in twin of :class:`torch.nn.GRU`.
 
-    Args:
-        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-        device, dtype: as :class:`torch.nn.GRU`.
+    Arguments are those of :class:`torch.nn.GRU`: ``input_size, hidden_size, num_layers,
+    bias, batch_first, dropout, bidirectional, device, dtype``.
 """
         + _SHAPES
         + """
