@@ -14,7 +14,7 @@ Subpackages and modules:
 Importing rnnlib does no work beyond importing its modules.
 """
 
-from rnnlib import data, diagrams, gradients, plot, reference
+from rnnlib import data, diagrams, gradients, models, plot, reference
 from rnnlib.device import device, seed
 from rnnlib.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from rnnlib.train import FitConfig, History, evaluate, fit
@@ -34,6 +34,7 @@ __all__ = [
     "evaluate",
     "fit",
     "gradients",
+    "models",
     "plot",
     "reference",
     "seed",
