@@ -10,8 +10,10 @@ and whether that product shrinks or grows with T - t decides whether a recurrent
 learn long-range dependencies. This module measures it, with autograd, for any layer that has
 torch.nn's recurrent interface (``torch.nn.RNN``/``LSTM``/``GRU``, their rnnlib twins, or a
 small module of your own that takes ``(input, hx)`` and returns ``(output, h_n)``): the layer is
-run one step at a time, so each state S_t is a node of the graph, and one backward pass per unit
-of S_T gives row after row of every Jacobian dS_T/dS_t at once.
+run one step at a time, so each state S_t is a node of the graph. Row i of every Jacobian
+dS_T/dS_t comes from the gradient of unit i of S_T; to get all rows in one backward pass, each
+sequence is repeated once per unit and each copy is seeded with its own unit (the layer treats
+the rows of a batch independently, so the copies do not interact).
 
 The state S_t is what the layer carries from one step to the next: h_t for RNN and GRU layers
 (all layers stacked, so ``num_layers * hidden_size`` numbers per sequence) and the pair
@@ -34,6 +36,7 @@ __all__ = ["plot_jacobian_norms", "state_jacobian_norms", "state_jacobians"]
 
 _STATES = ("all", "h", "c")
 _NORMS = ("fro", "spectral")
+_MAX_ROWS = 4096  # largest repeated batch per backward pass (see _jacobian_blocks)
 
 
 def _check_inputs(layer: torch.nn.Module, x: torch.Tensor, state: str) -> None:
@@ -111,29 +114,53 @@ def _join(s: torch.Tensor, rest: Any, like: Any, state: str) -> Any:
     return (_unflat(s[:, :width], h), _unflat(s[:, width:], c))
 
 
-def _jacobian_rows(layer: torch.nn.Module, x: torch.Tensor, h0: Any, state: str):
-    """Yield (i, rows) with rows (L, N, S): row i of dS_L/dS_{L-k} for lags k = 0..L-1."""
+def _repeat(hx: Any, times: int) -> Any:
+    """Repeat every sequence of a state `times` times along the batch dimension (dim 1)."""
+    if isinstance(hx, tuple):
+        return tuple(p.repeat_interleave(times, dim=1) for p in hx)
+    return hx.repeat_interleave(times, dim=1)
+
+
+def _jacobian_blocks(
+    layer: torch.nn.Module, x: torch.Tensor, h0: Any, state: str, max_rows: int | None = None
+):
+    """Yield (units, rows), rows (L, N, len(units), S): those rows of dS_L/dS_{L-k}, k = 0..L-1.
+
+    Each sequence is repeated once per unit i of a block of units, and the copy for unit i is
+    seeded with the gradient e_i at S_L: one backward pass then gives, for every copy, row i of
+    all L Jacobians of its sequence. Blocks keep the repeated batch within ``max_rows`` rows
+    (default ``_MAX_ROWS``).
+    """
     _check_inputs(layer, x, state)
     time_dim = 1 if getattr(layer, "batch_first", False) else 0
-    batch = x.shape[1 - time_dim]
+    batch_dim = 1 - time_dim
+    batch, length = x.shape[batch_dim], x.shape[time_dim]
     with torch.enable_grad():
-        hx = _initial_state(layer, x, h0, batch, time_dim)
-        states = []  # S_1 .. S_L, each (N, S)
-        for x_t in x.unbind(time_dim):
-            _, hx = layer(x_t.unsqueeze(time_dim), hx)
-            s, rest = _split(hx, state)
-            states.append(s)
-            hx = _join(s, rest, hx, state)
-        last = states[-1]  # S_L, (N, S)
-        width = last.shape[1]
-        for i in range(width):
-            # S_L[n] depends on sequence n only: d(sum_n S_L[n, i])/dS_t[n] = row i of dS_L/dS_t[n]
+        hx0 = _initial_state(layer, x, h0, batch, time_dim)
+        width = _split(hx0, state)[0].shape[1]  # S, the size of the measured state
+        block = max(1, min(width, (max_rows or _MAX_ROWS) // batch))
+        for start in range(0, width, block):
+            units = torch.arange(start, min(start + block, width), device=x.device)
+            copies = len(units)
+            hx = _repeat(hx0, copies)  # copy j of sequence n is row n * copies + j
+            states = []  # S_1 .. S_L, each (N * copies, S)
+            for x_t in x.repeat_interleave(copies, dim=batch_dim).unbind(time_dim):
+                _, hx = layer(x_t.unsqueeze(time_dim), hx)
+                s, rest = _split(hx, state)
+                states.append(s)
+                hx = _join(s, rest, hx, state)
+            seed = torch.zeros(batch, copies, width, dtype=states[-1].dtype, device=x.device)
+            seed[:, torch.arange(copies, device=x.device), units] = 1.0  # e_i for copy i
             grads = torch.autograd.grad(
-                last[:, i].sum(), states, retain_graph=i < width - 1, allow_unused=True
+                states[-1],
+                states,
+                grad_outputs=seed.reshape(batch * copies, width),
+                allow_unused=True,
             )
             pairs = zip(grads, states, strict=True)
             rows = [torch.zeros_like(s) if g is None else g for g, s in pairs]
-            yield i, torch.stack(rows[::-1])  # (L, N, S), index k = lag L - t
+            rows = torch.stack(rows[::-1])  # (L, N * copies, S), index k = lag L - t
+            yield units, rows.reshape(length, batch, copies, width).detach()
 
 
 def state_jacobians(
@@ -142,8 +169,10 @@ def state_jacobians(
     """Every Jacobian dS_L/dS_t of a recurrent layer on a batch of sequences, by autograd.
 
     For the vanilla RNN each one is the product dS_L/dS_t = prod_{k=t+1}^{L} diag(f'(a_k)) W.
-    The layer is run one step at a time from ``h0`` (zeros by default); one backward pass per
-    unit of S_L fills one row of all L Jacobians.
+    The layer is run one step at a time from ``h0`` (zeros by default), on S copies of each
+    sequence; one backward pass, seeded with unit i of S_L in copy i, fills row i of all L
+    Jacobians. The layer must treat the sequences of a batch independently (switch dropout off
+    with ``layer.eval()``).
 
     Args:
         layer: a unidirectional recurrent layer with torch.nn's interface,
@@ -169,10 +198,8 @@ def state_jacobians(
         >>> torch.equal(J[:, 0], torch.eye(2).expand(3, 2, 2))
         True
     """
-    blocks = []
-    for _, rows in _jacobian_rows(layer, x, h0, state):
-        blocks.append(rows)  # row i of every Jacobian, (L, N, S)
-    return torch.stack(blocks, dim=2).transpose(0, 1).detach()  # (N, L, S, S)
+    blocks = [rows for _, rows in _jacobian_blocks(layer, x, h0, state)]  # (L, N, units, S)
+    return torch.cat(blocks, dim=2).transpose(0, 1)  # (N, L, S, S)
 
 
 def state_jacobian_norms(
@@ -185,8 +212,8 @@ def state_jacobian_norms(
 ) -> torch.Tensor:
     """Mean over a batch of ||dS_L/dS_{L-k}|| for every lag k = 0 .. L-1.
 
-    The Frobenius norm ||J||_F = sqrt(sum_ij J_ij^2) (the default) is accumulated row by row,
-    without storing the Jacobians; it bounds the spectral norm: ||J||_2 <= ||J||_F <=
+    The Frobenius norm ||J||_F = sqrt(sum_ij J_ij^2) (the default) is accumulated block by
+    block of rows, without storing the Jacobians; it bounds the spectral norm: ||J||_2 <= ||J||_F <=
     sqrt(S) ||J||_2. The spectral norm ``norm="spectral"`` (largest singular value, the most a
     gradient can be stretched) needs the full Jacobians. At lag 0 the Jacobian is the identity,
     so the first entry is sqrt(S) (Frobenius) or 1 (spectral).
@@ -220,9 +247,9 @@ def state_jacobian_norms(
         jacobians = state_jacobians(layer, x, h0, state=state)  # (N, L, S, S)
         return torch.linalg.matrix_norm(jacobians, ord=2).mean(dim=0)
     squares = None
-    for _, rows in _jacobian_rows(layer, x, h0, state):
-        row_sq = rows.detach().pow(2).sum(dim=-1)  # (L, N)
-        squares = row_sq if squares is None else squares + row_sq
+    for _, rows in _jacobian_blocks(layer, x, h0, state):
+        block_sq = rows.pow(2).sum(dim=(-2, -1))  # (L, N): these rows' share of ||J||_F^2
+        squares = block_sq if squares is None else squares + block_sq
     return squares.sqrt().mean(dim=1)
 
 

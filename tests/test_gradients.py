@@ -211,3 +211,17 @@ def test_rnnlib_layers_give_the_same_jacobians_as_their_torch_nn_twins(name):
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(3, 7, 2, dtype=torch.float64)  # (N, L, H_in)
     torch.testing.assert_close(state_jacobians(ours, x), state_jacobians(theirs, x))
+
+
+def test_splitting_the_units_into_blocks_gives_the_same_jacobians(monkeypatch):
+    import rnnlib.gradients as gradients
+
+    torch.manual_seed(4)
+    layer = nn.LSTM(2, 3).double()
+    x = torch.randn(5, 4, 2, dtype=torch.float64)  # (L, N, H_in); S = 6 units
+    whole = state_jacobians(layer, x)
+    monkeypatch.setattr(gradients, "_MAX_ROWS", 8)  # 8 // N = 2 units per backward pass
+    torch.testing.assert_close(state_jacobians(layer, x), whole)
+    torch.testing.assert_close(
+        state_jacobian_norms(layer, x), torch.linalg.matrix_norm(whole).mean(0)
+    )
