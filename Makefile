@@ -31,9 +31,9 @@ setup: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "== installing PyTorch ($(TORCH)$(if $(TORCH_INDEX), from $(TORCH_INDEX) or PyPI)) =="
-	$(PY) -m pip install --disable-pip-version-check -q --retries 1 \
+	$(PY) -m pip install --disable-pip-version-check -q --retries 1 --no-deps \
 	    $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) "$(TORCH)"
-	@echo "== installing requirements.txt and rnnlib (editable) =="
+	@echo "== installing requirements.txt (with torch's own dependencies) and rnnlib (editable) =="
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	@touch $@
