@@ -18,6 +18,9 @@ def _losses(value: Any, name: str) -> Sequence[float]:
     return [float(v) for v in losses]
 
 
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
 def loss_curves(
     curves: Mapping[str, Any],
     ax=None,
@@ -25,6 +28,7 @@ def loss_curves(
     logy: bool = True,
     baseline: float | None = None,
     baseline_label: str = "baseline",
+    markers: bool | None = None,
     xlabel: str = "epoch",
     ylabel: str = "loss",
     title: str | None = None,
@@ -39,6 +43,8 @@ def loss_curves(
         logy: logarithmic y axis (losses span orders of magnitude).
         baseline: draw a dashed horizontal line at this value (e.g. the loss of a constant guess).
         baseline_label: legend entry of the baseline.
+        markers: mark every point, with a different hollow marker per curve, so that curves
+            lying on top of each other stay visible; ``None`` marks curves of at most 40 points.
         xlabel, ylabel, title: axis labels and title.
 
     Returns:
@@ -58,9 +64,13 @@ def loss_curves(
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    for label, value in curves.items():
+    for i, (label, value) in enumerate(curves.items()):
         losses = _losses(value, label)
-        ax.plot(range(1, len(losses) + 1), losses, label=label)
+        style = {}
+        if markers or (markers is None and len(losses) <= 40):
+            style = {"marker": _MARKERS[i % len(_MARKERS)], "markersize": 5,
+                     "markerfacecolor": "none"}
+        ax.plot(range(1, len(losses) + 1), losses, label=label, **style)
     if baseline is not None:
         ax.axhline(baseline, color="grey", linestyle="--", label=baseline_label)
     if logy:

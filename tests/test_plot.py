@@ -18,3 +18,10 @@ def test_loss_curves_draws_histories_and_lists():
 def test_loss_curves_rejects_what_is_not_curves(bad):
     with pytest.raises(TypeError):
         rl.plot.loss_curves(bad)
+
+
+def test_short_curves_get_distinct_markers_so_overlaps_stay_visible():
+    ax = rl.plot.loss_curves({"a": [1.0, 1.0], "b": [1.0, 1.0]})
+    assert [line.get_marker() for line in ax.get_lines()] == ["o", "s"]
+    ax = rl.plot.loss_curves({"a": [1.0] * 100}, markers=None)
+    assert ax.get_lines()[0].get_marker() in ("None", None, "")
