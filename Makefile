@@ -65,6 +65,7 @@ test: $(STAMP)
 	@echo "== the book, warnings as errors =="
 	$(fresh-cache)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(PY) tests/check_offline_html.py _build/html
 	@echo "All tests passed; the book is at file://$(CURDIR)/$(HTML)"
 
 lab: $(STAMP)
