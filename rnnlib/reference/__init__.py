@@ -27,10 +27,12 @@ from rnnlib.reference.gradcheck import (
 from rnnlib.reference.rnn import (
     NONLINEARITIES,
     check_params,
-    from_torch_state_dict,
     init_rnn_params,
     rnn_forward,
     rnn_step,
+)
+from rnnlib.reference.torch_io import (
+    from_torch_state_dict,
     split_torch_state_dict,
     to_torch_state_dict,
 )
