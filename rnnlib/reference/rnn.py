@@ -5,7 +5,8 @@ In the book's notation (the sources' U, W, V, S_t, O_t) one step of the network 
 .. math:: S_t = f(U x_t + W S_{t-1} + b), \\qquad O_t = V S_t + c,
 
 with :math:`f` = tanh or ReLU. Parameters live in a dict whose keys are PyTorch's names, so weights
-move both ways between this module and ``torch.nn.RNN`` + ``torch.nn.Linear``:
+move both ways between this module and ``torch.nn.RNN`` + ``torch.nn.Linear``
+(:mod:`rnnlib.reference.torch_io` does the copying):
 
 ==========  ============  ==============  =============================
 key         symbol        shape           PyTorch
