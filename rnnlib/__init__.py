@@ -10,11 +10,15 @@ Subpackages and modules:
 - ``rnnlib.data``: generated data sets (adding problem, recall task, ...).
 - ``rnnlib.train``: one training loop, :func:`fit`, for every chapter.
 - ``rnnlib.plot``: figures the chapters share (matplotlib is imported lazily).
+- ``rnnlib.compare``: tolerances for comparing rnnlib with torch.nn, per device and dtype.
+- ``rnnlib.book``: :func:`glue`, measured numbers from a notebook's code into its prose.
 
 Importing rnnlib does no work beyond importing its modules.
 """
 
-from rnnlib import data, diagrams, gradients, models, plot, reference
+from rnnlib import compare, data, diagrams, gradients, models, plot, reference
+from rnnlib.book import glue
+from rnnlib.compare import tolerance
 from rnnlib.device import device, seed
 from rnnlib.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from rnnlib.train import FitConfig, History, evaluate, fit
@@ -28,15 +32,18 @@ __all__ = [
     "RNNCell",
     "FitConfig",
     "History",
+    "compare",
     "data",
     "device",
     "diagrams",
     "evaluate",
     "fit",
+    "glue",
     "gradients",
     "models",
     "plot",
     "reference",
     "seed",
+    "tolerance",
 ]
 __version__ = "0.1.0"

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 import rnnlib
+from rnnlib.compare import tolerance
 from rnnlib.nn.cells import gru_update, lstm_update
 
 H_IN, H, N = 3, 4, 5
-TOL = {torch.float32: {"atol": 1e-5, "rtol": 1e-5}, torch.float64: {"atol": 1e-10, "rtol": 1e-10}}
 CELLS = {  # name: (rnnlib class, torch class, extra arguments, number of states)
     "rnn_tanh": (rnnlib.RNNCell, torch.nn.RNNCell, {}, 1),
     "rnn_relu": (rnnlib.RNNCell, torch.nn.RNNCell, {"nonlinearity": "relu"}, 1),
@@ -50,7 +50,7 @@ def test_cell_outputs_and_gradients_equal_torch(name, bias, given_hx, batched, d
         hx = tuple(torch.randn(*lead, H, generator=gen, dtype=dtype).to(device)
                    for _ in range(num_states))
     for a, b in zip(run(ours, x, hx), run(theirs, x, hx), strict=True):
-        torch.testing.assert_close(a, b, **TOL[dtype])
+        torch.testing.assert_close(a, b, **tolerance(device, dtype))
 
 
 @pytest.mark.parametrize("name", list(CELLS))

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 import rnnlib
+from rnnlib.compare import tolerance
 
 H_IN, H, L, N = 3, 4, 5, 3
 LENGTHS = [2, 5, 3]  # unsorted on purpose
-TOL = {torch.float32: {"atol": 1e-5, "rtol": 1e-5}, torch.float64: {"atol": 1e-10, "rtol": 1e-10}}
 MODES = {  # name: (rnnlib class, torch class, extra constructor arguments)
     "rnn_tanh": (rnnlib.RNN, torch.nn.RNN, {}),
     "rnn_relu": (rnnlib.RNN, torch.nn.RNN, {"nonlinearity": "relu"}),
@@ -104,7 +104,7 @@ def test_outputs_states_and_gradients_equal_torch(mode, case, dtype, device):
     got, want = run(ours, x, h0, kind, batch_first), run(theirs, x, h0, kind, batch_first)
     assert len(got) == len(want)
     for a, b in zip(got, want, strict=True):
-        torch.testing.assert_close(a, b, **TOL[dtype])
+        torch.testing.assert_close(a, b, **tolerance(device, dtype))
 
 
 @settings(max_examples=25, deadline=None)
@@ -127,7 +127,7 @@ def test_random_configurations_equal_torch_in_float64(
                    torch.float64, device)
     got, want = run(ours, x, h0, kind, batch_first), run(theirs, x, h0, kind, batch_first)
     for a, b in zip(got, want, strict=True):
-        torch.testing.assert_close(a, b, **TOL[torch.float64])
+        torch.testing.assert_close(a, b, **tolerance(device, torch.float64))
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -151,10 +151,10 @@ def test_load_state_dict_works_both_ways(mode, device):
     theirs = torch_cls(H_IN, H, num_layers=2, bidirectional=True, **extra, device=device)
     ours.load_state_dict(theirs.state_dict())  # torch -> rnnlib
     x = torch.randn(L, N, H_IN, device=device)
-    torch.testing.assert_close(ours(x)[0], theirs(x)[0], **TOL[torch.float32])
+    torch.testing.assert_close(ours(x)[0], theirs(x)[0], **tolerance(device))
     fresh = torch_cls(H_IN, H, num_layers=2, bidirectional=True, **extra, device=device)
     fresh.load_state_dict(ours.state_dict())  # rnnlib -> torch
-    torch.testing.assert_close(fresh(x)[0], ours(x)[0], **TOL[torch.float32])
+    torch.testing.assert_close(fresh(x)[0], ours(x)[0], **tolerance(device))
 
 
 def test_bias_false_has_no_bias_parameters():
@@ -217,4 +217,4 @@ def test_plain_sum_losses_give_torch_gradients(mode):
         output, states = layer(x)
         (output.sum() + as_tuple(states)[-1].sum()).backward()
     for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
-        torch.testing.assert_close(a.grad, b.grad, **TOL[torch.float64])
+        torch.testing.assert_close(a.grad, b.grad, **tolerance("cpu", torch.float64))
