@@ -60,3 +60,68 @@ def test_page_starts_with_a_title_and_leaves_numbering_to_the_book(notebook):
     assert re.match(r"# [A-Z]", first), (
         f"{path.name}: the first cell should start with '# Title' (the toc numbers chapters)"
     )
+
+
+# A measured number typed into prose: a decimal with two or more places, a percentage, or
+# scientific notation, outside maths ($...$, $$...$$), code (`...`) and glue roles. The book
+# inserts measured numbers with {glue:text}`key` (see rnnlib.glue); a constant that is maths,
+# not measurement (the slope bound 0.25, the baseline 1/6), is written as maths: $0.25$.
+MATH_AND_CODE = re.compile(r"```.*?```|\$\$.*?\$\$|\$[^$\n]*\$|`[^`\n]*`", flags=re.S)
+TYPED_NUMBER = re.compile(
+    r"(?<![\w.{`])(\d+(?:\.\d+)?e[-+]?\d+|\d+\.\d+|\d+(?:\.\d+)?\s?%)(?![\w`])"
+)
+
+
+def typed_numbers(markdown: str) -> list[str]:
+    """The numbers in ``markdown`` that look measured and are typed rather than glued."""
+    return TYPED_NUMBER.findall(MATH_AND_CODE.sub(" ", markdown))
+
+
+def test_typed_numbers_detector():
+    assert typed_numbers("the loss fell to 0.013 and accuracy to 97 %") == ["0.013", "97 %"]
+    assert typed_numbers("a norm of 2.7e4 after 500 steps") == ["2.7e4"]
+    assert typed_numbers("bound $0.25$, loss {glue:text}`loss:.3f`, `lr=0.01`, T = 100") == []
+    assert typed_numbers("$$\n\\sigma' \\le 0.25\n$$ and ```\nx = 0.125\n```") == []
+
+
+def test_measured_numbers_in_prose_are_glued(notebook):
+    path, nb = notebook
+    typed = {
+        i: found
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "markdown" and (found := typed_numbers("".join(cell["source"])))
+    }
+    assert not typed, (
+        f"{path.name}: numbers typed into prose (markdown cell: numbers) {typed}; glue measured "
+        "numbers with rl.glue(...) and {glue:text}`key`, and write constants as maths ($...$)"
+    )
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)")
+
+
+def test_every_glued_key_in_prose_is_glued_by_code(notebook):
+    path, nb = notebook
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    used = {
+        key for c in nb["cells"] if c["cell_type"] == "markdown"
+        for key in GLUE_ROLE.findall("".join(c["source"]))
+    }
+    glued = set(re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", code))
+    missing = sorted(used - glued)
+    assert not missing, f"{path.name}: prose uses glue keys no code cell glues: {missing}"
+
+
+SOURCE_CHECK = re.compile(r"[:`]{3,}\{admonition\}\s*Source check")
+
+
+def test_source_checks_say_what_the_source_says_and_what_was_measured(notebook):
+    """Corrections of the sources share one visible form (see the README's rules)."""
+    path, nb = notebook
+    for i, cell in enumerate(nb["cells"]):
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and SOURCE_CHECK.search(text):
+            assert "**The source says**" in text and "**Measured here:**" in text, (
+                f"{path.name}: cell {i} has a Source check without '**The source says**' "
+                "and '**Measured here:**'"
+            )
