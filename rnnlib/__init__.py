@@ -7,7 +7,12 @@ Subpackages and modules:
 
 - ``rnnlib.reference``: NumPy reference implementations (the maths, plainly; CPU by design).
 - ``rnnlib.nn``: PyTorch layers written from scratch, drop-in twins of ``torch.nn``.
-- ``rnnlib.data``: generated data sets (adding problem, recall task, ...).
+- ``rnnlib.data``: generated data sets (adding problem, recall task) and data that ship in
+  packages (digits, the CMU Pronouncing Dictionary, Python's own documentation text), with
+  vocabularies and padding.
+- ``rnnlib.models``: read-outs over a recurrent layer (``LastStep``, ``EveryStep``).
+- ``rnnlib.seq2seq``: the encoder–decoder, its context vectors, attention, greedy and beam search.
+- ``rnnlib.metrics``: edit distance, phoneme and word error rates.
 - ``rnnlib.train``: one training loop, :func:`fit`, for every chapter.
 - ``rnnlib.plot``: figures the chapters share (matplotlib is imported lazily).
 - ``rnnlib.compare``: tolerances for comparing rnnlib with torch.nn, per device and dtype.
@@ -16,7 +21,7 @@ Subpackages and modules:
 Importing rnnlib does no work beyond importing its modules.
 """
 
-from rnnlib import compare, data, diagrams, gradients, models, plot, reference
+from rnnlib import compare, data, diagrams, gradients, metrics, models, plot, reference, seq2seq
 from rnnlib.book import glue
 from rnnlib.compare import tolerance
 from rnnlib.device import device, seed
@@ -40,10 +45,12 @@ __all__ = [
     "fit",
     "glue",
     "gradients",
+    "metrics",
     "models",
     "plot",
     "reference",
     "seed",
+    "seq2seq",
     "tolerance",
 ]
 __version__ = "0.1.0"

@@ -42,7 +42,7 @@ def glue(name: str, value: Any) -> Any:
     """Record ``value`` under ``name`` for the prose, and return it unchanged.
 
     In a notebook executed by Jupyter Book (or any Jupyter kernel with myst-nb installed),
-    this calls :func:`myst_nb.glue` without displaying the value; the markdown then shows it
+    this calls ``myst_nb.glue`` without displaying the value; the markdown then shows it
     with ``{glue:text}`name:.3f``` (any format spec Python's ``format`` takes). Outside a
     Jupyter kernel, or where myst-nb is not installed (a plain Python run, Colab, a GPU
     machine without Jupyter), it only checks and returns the value, so the notebook's code

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 import rnnlib as rl
-from rnnlib.models import LastStep
+from rnnlib.models import EveryStep, LastStep
 
 
 @pytest.mark.parametrize("layer_cls", [rl.RNN, rl.LSTM, rl.GRU, nn.LSTM])
@@ -41,3 +41,34 @@ def test_unbatched_input_gives_an_unbatched_output():
 def test_rejects_what_is_not_a_recurrent_layer():
     with pytest.raises(TypeError, match="hidden_size"):
         LastStep(nn.Linear(2, 3))
+
+
+@pytest.mark.parametrize("layer_cls", [rl.RNN, rl.GRU, nn.LSTM])
+def test_every_step_reads_the_output_at_every_step(layer_cls, device):
+    torch.manual_seed(0)
+    model = EveryStep(layer_cls(3, 5, num_layers=2, batch_first=True), out_features=2).to(device)
+    x = torch.randn(4, 7, 3, device=device)
+    out = model(x)
+    assert out.shape == (4, 7, 2)
+    for t in range(7):  # step t depends only on the inputs up to t (unidirectional)
+        torch.testing.assert_close(out[:, t], model(x[:, : t + 1])[:, -1])
+
+
+def test_every_step_agrees_with_last_step_at_the_end():
+    torch.manual_seed(0)
+    every = EveryStep(rl.GRU(3, 5), out_features=2)
+    last = LastStep(every.layer, out_features=2)
+    last.head.load_state_dict(every.head.state_dict())
+    x = torch.randn(6, 2, 3)  # (L, N, H_in)
+    torch.testing.assert_close(every(x)[-1], last(x))
+
+
+def test_every_step_bidirectional_and_unbatched():
+    model = EveryStep(rl.RNN(2, 4, bidirectional=True), out_features=3)
+    assert model.head.in_features == 8
+    assert model(torch.zeros(5, 2)).shape == (5, 3)
+
+
+def test_every_step_rejects_what_is_not_a_recurrent_layer():
+    with pytest.raises(TypeError, match="hidden_size"):
+        EveryStep(nn.Linear(2, 3))
