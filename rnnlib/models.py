@@ -6,6 +6,17 @@ import torch
 from torch import Tensor, nn
 
 
+def _directions(layer: nn.Module) -> int:
+    """D, the number of directions of a recurrent layer with torch.nn's interface."""
+    for attr in ("hidden_size", "bidirectional"):
+        if not hasattr(layer, attr):
+            raise TypeError(
+                f"expected a recurrent layer with torch.nn's interface (it needs "
+                f"`{attr}`), got {type(layer).__name__}"
+            )
+    return 2 if layer.bidirectional else 1
+
+
 class LastStep(nn.Module):
     """Many-to-one: a recurrent layer read out at its final state, :math:`O = V S_T + c`.
 
@@ -31,14 +42,8 @@ class LastStep(nn.Module):
 
     def __init__(self, layer: nn.Module, out_features: int = 1) -> None:
         super().__init__()
-        for attr in ("hidden_size", "bidirectional"):
-            if not hasattr(layer, attr):
-                raise TypeError(
-                    f"expected a recurrent layer with torch.nn's interface (it needs "
-                    f"`{attr}`), got {type(layer).__name__}"
-                )
         self.layer = layer
-        self.directions = 2 if layer.bidirectional else 1
+        self.directions = _directions(layer)
         self.head = nn.Linear(self.directions * layer.hidden_size, out_features)
 
     def forward(self, input, hx=None) -> Tensor:
@@ -74,15 +79,8 @@ class EveryStep(nn.Module):
 
     def __init__(self, layer: nn.Module, out_features: int = 1) -> None:
         super().__init__()
-        for attr in ("hidden_size", "bidirectional"):
-            if not hasattr(layer, attr):
-                raise TypeError(
-                    f"expected a recurrent layer with torch.nn's interface (it needs "
-                    f"`{attr}`), got {type(layer).__name__}"
-                )
         self.layer = layer
-        directions = 2 if layer.bidirectional else 1
-        self.head = nn.Linear(directions * layer.hidden_size, out_features)
+        self.head = nn.Linear(_directions(layer) * layer.hidden_size, out_features)
 
     def forward(self, input, hx=None) -> Tensor:
         output, _ = self.layer(input, hx)
