@@ -38,18 +38,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	@touch $@
 
-# Jupyter Book's execution cache keys on each notebook's code cells, not on rnnlib: clear it
-# whenever rnnlib or the requirements change, so a build never serves stale results.
-define fresh-cache
-	@key=$$(cat requirements.txt $$(find rnnlib -name '*.py' | sort) | sha256sum | cut -c1-16); \
-	if [ "$$(cat _build/.rnnlib-key 2>/dev/null)" != "$$key" ]; then \
-	  echo "== rnnlib or requirements changed: clearing the notebook execution cache =="; \
-	  rm -rf _build/.jupyter_cache _build/jupyter_execute; mkdir -p _build; \
-	  echo "$$key" > _build/.rnnlib-key; fi
-endef
+# Jupyter Book's execution cache keys on each notebook's code cells, not on rnnlib: empty it
+# whenever rnnlib or the requirements change, so a build never serves stale results. `make test`
+# fills it as nbval executes the notebooks, so the book build that follows executes none of them
+# again (tests/nbcache.py says how).
+fresh-cache = $(PY) tests/nbcache.py fresh
 
 book: $(STAMP)
-	$(fresh-cache)
+	@$(fresh-cache)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo; echo "The book is at: file://$(CURDIR)/$(HTML)"
 	@if [ -z "$$CI" ] && { [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname -s)" = Darwin ]; }; then \
@@ -58,12 +54,13 @@ book: $(STAMP)
 test: $(STAMP)
 	@test -n "$$(ls chapters/*.ipynb 2>/dev/null)" || { echo "no notebooks in chapters/: nothing to test is a failure"; exit 1; }
 	$(VENV)/bin/ruff check rnnlib tests benchmarks conftest.py
+	@$(fresh-cache)
 	@echo "== library tests, doctests and every notebook (nbval) =="
 	@$(PY) -m pytest --doctest-modules --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 	    -p no:cacheprovider rnnlib tests chapters; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
-	@echo "== the book, warnings as errors =="
-	$(fresh-cache)
+	@echo "== the book, warnings as errors (the notebooks come from the execution cache) =="
+	@$(fresh-cache)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	$(PY) tests/check_offline_html.py _build/html
 	@echo "All tests passed; the book is at file://$(CURDIR)/$(HTML)"
