@@ -25,10 +25,22 @@ def _shape(t: Tensor) -> tuple[int, ...]:
 def check_sizes(**sizes: int) -> None:
     """Every size is an int (not a bool) greater than zero."""
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} should be an int, got {type(value).__name__} ({value!r})")
+        _check_int(name, value)
         if value <= 0:
             raise ValueError(f"{name} must be greater than zero, got {value}")
+
+
+def check_sizes_or_zero(**sizes: int) -> None:
+    """Every size is an int (not a bool), zero or more (a cell of ``hidden_size=0``, as torch)."""
+    for name, value in sizes.items():
+        _check_int(name, value)
+        if value < 0:
+            raise ValueError(f"{name} must be zero or more, got {value}")
+
+
+def _check_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} should be an int, got {type(value).__name__} ({value!r})")
 
 
 def check_bool(**flags: bool) -> None:
