@@ -79,6 +79,16 @@ def test_flat_weights_follow_assignment_conversion_copy_and_pickling():
         torch.testing.assert_close(output(twin), output(layer))
 
 
+def test_a_layer_pickled_without_flat_weights_gets_them_when_unpickled():
+    layer = rnnlib.GRU(H_IN, H, bidirectional=True)
+    state = layer.__dict__.copy()  # what pickle stores, less the two attributes
+    del state["_flat_weights"], state["_flat_weights_names"]
+    twin = rnnlib.GRU.__new__(rnnlib.GRU)
+    twin.__setstate__(state)
+    assert twin._flat_weights_names == [n for n, _ in layer.named_parameters()]
+    assert all(w is p for w, p in zip(twin._flat_weights, layer.parameters(), strict=True))
+
+
 def _saved(module):
     buffer = io.BytesIO()
     torch.save(module, buffer)

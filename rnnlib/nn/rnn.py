@@ -106,6 +106,8 @@ class _RNNBase(nn.Module):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
+        if "_flat_weights_names" not in state:  # pickled by an rnnlib without flat weights
+            self._flat_weights_names = [name for names in self._all_weights for name in names]
         self._init_flat_weights()
 
     def _replicate_for_data_parallel(self):
