@@ -87,7 +87,7 @@ class _RNNBase(nn.Module):
         return self.proj_size or self.hidden_size
 
     # torch.nn.utils (weight_norm, prune) and code written for torch.nn read ``_flat_weights``,
-    # which torch's RNNBase keeps in step with the parameters; so do these four methods.
+    # which torch's RNNBase keeps in step with the parameters; so do the five methods below.
 
     def _init_flat_weights(self) -> None:
         """Read every weight by name: a parametrisation computes its value on access."""
