@@ -99,3 +99,31 @@ def test_a_cell_loop_equals_the_layer():
     output, h_n = layer(x)
     torch.testing.assert_close(output, torch.stack(outs))
     torch.testing.assert_close(h_n[0], h)
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("name", list(CELLS))
+def test_cell_of_hidden_size_zero_returns_empty_states_like_torch(name, batched):
+    ours_cls, torch_cls, extra, num_states = CELLS[name]
+    ours, theirs = ours_cls(H_IN, 0, **extra), torch_cls(H_IN, 0, **extra)
+    lead = (N,) if batched else ()
+    x = torch.randn(*lead, H_IN)
+    empty = tuple(torch.zeros(*lead, 0) for _ in range(num_states))
+    hx = empty if num_states == 2 else empty[0]
+    for given in (None, hx):
+        out, want = ours(x, given), theirs(x, given)
+        out, want = (out, want) if num_states == 2 else ((out,), (want,))
+        assert [o.shape for o in out] == [w.shape for w in want] == [(*lead, 0)] * num_states
+    x = x.clone().requires_grad_()
+    out = ours(x)
+    (out[0] if num_states == 2 else out).sum().backward()  # an empty state passes no gradient
+    assert torch.equal(x.grad, torch.zeros_like(x))
+
+
+@pytest.mark.parametrize("name", list(CELLS))
+def test_cell_hidden_size_must_not_be_negative(name):
+    ours_cls, _, extra, _ = CELLS[name]
+    with pytest.raises(ValueError, match="hidden_size must be zero or more, got -1"):
+        ours_cls(H_IN, -1, **extra)
+    with pytest.raises(ValueError, match="input_size must be greater than zero, got 0"):
+        ours_cls(0, H, **extra)

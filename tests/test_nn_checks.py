@@ -137,9 +137,9 @@ def test_constructor_arguments_are_checked(kwargs, exc, parts):
         rnnlib.RNN(**args)
 
 
-def test_projections_are_refused_rather_than_ignored():
-    with raises(ValueError, "proj_size", "got 2"):
-        rnnlib.LSTM(H_IN, H, proj_size=2)
+def test_projections_must_be_narrower_than_the_hidden_state():
+    with raises(ValueError, "proj_size", f"smaller than hidden_size ({H})", f"got {H}"):
+        rnnlib.LSTM(H_IN, H, proj_size=H)
     with raises(ValueError, "'sigmoid'"):
         rnnlib.RNNCell(H_IN, H, nonlinearity="sigmoid")
 

@@ -25,10 +25,22 @@ def _shape(t: Tensor) -> tuple[int, ...]:
 def check_sizes(**sizes: int) -> None:
     """Every size is an int (not a bool) greater than zero."""
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} should be an int, got {type(value).__name__} ({value!r})")
+        _check_int(name, value)
         if value <= 0:
             raise ValueError(f"{name} must be greater than zero, got {value}")
+
+
+def check_sizes_or_zero(**sizes: int) -> None:
+    """Every size is an int (not a bool), zero or more (a cell of ``hidden_size=0``, as torch)."""
+    for name, value in sizes.items():
+        _check_int(name, value)
+        if value < 0:
+            raise ValueError(f"{name} must be zero or more, got {value}")
+
+
+def _check_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} should be an int, got {type(value).__name__} ({value!r})")
 
 
 def check_bool(**flags: bool) -> None:
@@ -43,6 +55,26 @@ def check_nonlinearity(nonlinearity: str) -> None:
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(
             f"Unknown nonlinearity {nonlinearity!r}: expected one of {NONLINEARITIES}"
+        )
+
+
+def check_proj_size(proj_size: int, hidden_size: int) -> None:
+    """``proj_size`` is an int in ``[0, hidden_size)``; 0 means no projection."""
+    _check_int("proj_size", proj_size)
+    if not 0 <= proj_size < hidden_size:
+        raise ValueError(
+            f"proj_size should be 0 (no projection) or a positive int smaller than hidden_size "
+            f"({hidden_size}), got {proj_size}"
+        )
+
+
+def check_no_proj_size(name: str, proj_size: object) -> None:
+    """RNN and GRU take no ``proj_size``: torch raises a ValueError when it is given at all."""
+    if proj_size is not None:
+        raise ValueError(
+            f"proj_size argument is only supported for LSTM, not RNN or GRU: got "
+            f"proj_size={proj_size!r} for {name}; an LSTM with projections is "
+            f"LSTM(..., proj_size=P)"
         )
 
 
@@ -88,9 +120,12 @@ def check_cell_input(name: str, input: object, input_size: int, weight: Tensor) 
 
 
 def check_states(
-    name: str, hx: object, num_states: int, shape: tuple, input: Tensor
+    name: str, hx: object, num_states: int, shape: tuple, input: Tensor,
+    c_shape: tuple | None = None,
 ) -> list[Tensor]:
     """The state ``hx`` (a tensor, or for an LSTM a tuple ``(h, c)``) of the given shape.
+
+    ``c_shape`` is the shape of ``c`` where it differs from ``h``'s (an LSTM with projections).
 
     Returns:
         The states as a list of ``num_states`` tensors.
@@ -105,11 +140,12 @@ def check_states(
                 + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
             )
         states, names = list(hx), ["h_0", "c_0"]
-    for s, n in zip(states, names, strict=True):
+    shapes = [shape, shape if c_shape is None else c_shape][:num_states]
+    for s, n, want in zip(states, names, shapes, strict=True):
         check_tensor_like(name, n, s, input)
-        if _shape(s) != tuple(shape):
+        if _shape(s) != tuple(want):
             raise ValueError(
-                f"{name}: expected {n} of shape {tuple(shape)}, got {_shape(s)}"
+                f"{name}: expected {n} of shape {tuple(want)}, got {_shape(s)}"
             )
     return states
 

@@ -110,12 +110,14 @@ class Recurrence(torch.autograd.Function):
     """One layer-direction over time, with backpropagation through time written by hand.
 
     Inputs: ``rule``, ``batch_sizes`` (list), ``reverse``, ``x (T, H_in)`` in the packed
-    layout, the parameters ``w_ih, w_hh, b_ih, b_hh`` (biases may be None) and the initial
-    states ``(N, H)``. Outputs: ``h`` for every row ``(T, H)`` and the final states ``(N, H)``.
+    layout, the parameters ``w_ih, w_hh, b_ih, b_hh, w_hr`` (biases and ``w_hr``, the
+    projection of an LSTM with ``proj_size``, may be None) and the initial states ``(N, H)``
+    (``h`` has ``P`` features with a projection). Outputs: ``h`` for every row ``(T, H)`` and
+    the final states ``(N, H)``.
     """
 
     @staticmethod
-    def forward(ctx, rule, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, *states0):
+    def forward(ctx, rule, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, w_hr, *states0):
         if b_ih is None:
             xw = x @ w_ih.t()  # (T, G*H), the input projection of all steps at once
         elif rule.bias_in_loop:
@@ -132,7 +134,7 @@ class Recurrence(torch.autograd.Function):
             cur = batch_sizes[t]
         finals = _leave(state, finals)
         ctx.rule, ctx.batch_sizes, ctx.reverse, ctx.names = rule, batch_sizes, reverse, list(buf)
-        ctx.biases = (b_ih is not None, b_hh is not None)
+        ctx.biases, ctx.projected = (b_ih is not None, b_hh is not None), w_hr is not None
         ctx.save_for_backward(x, w_ih, w_hh, *states0, *buf.values())
         return (buf["h"], *finals)
 
@@ -176,7 +178,10 @@ class Recurrence(torch.autograd.Function):
         if ctx.biases[0] and need[6]:  # equal to d_b_hh where both biases enter a_t alike
             same = d_b_hh is not None and not rule.bias_in_loop
             d_b_ih = d_b_hh.clone() if same else d_xw.sum(0)
-        return None, None, None, d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, *d0
+        d_w_hr = None
+        if ctx.projected and need[8]:  # sum_t dh_t^T m_t, h_t = W_hr m_t
+            d_w_hr = grad["h"].t() @ buf["m"]  # (P, T) @ (T, H)
+        return None, None, None, d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, d_w_hr, *d0
 
 
 def recurrence(
@@ -189,6 +194,7 @@ def recurrence(
     b_hh: Tensor | None,
     batch_sizes: list[int],
     reverse: bool = False,
+    w_hr: Tensor | None = None,
 ) -> tuple[Tensor, ...]:
     """One layer-direction, fused: ``(h for every row (T, H), *final states (N, H))``.
 
@@ -199,9 +205,12 @@ def recurrence(
         w_ih, w_hh, b_ih, b_hh: the layer's parameters (biases may be None).
         batch_sizes: rows per time step, non-increasing, summing to ``T``.
         reverse: run from the last time step to the first.
+        w_hr: an LSTM's projection ``(P, H)`` (``proj_size = P``): ``h`` then has ``P``
+            features, ``h_t = W_hr (o_t ⊙ tanh(c_t))``; None for no projection.
     """
-    rule = get_rule(mode)
-    return Recurrence.apply(rule, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, *states0)
+    rule = get_rule(mode, w_hr)
+    return Recurrence.apply(rule, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, w_hr,
+                            *states0)
 
 
 def loop(
@@ -214,6 +223,7 @@ def loop(
     b_hh: Tensor | None,
     batch_sizes: list[int],
     reverse: bool = False,
+    w_hr: Tensor | None = None,
 ) -> tuple[Tensor, ...]:
     """The reference for :func:`recurrence`: a plain cell loop, differentiated by autograd."""
     xs, outs = x.split(batch_sizes), {}
@@ -224,6 +234,8 @@ def loop(
         gh = F.linear(state[0], w_hh, b_hh)  # W h_{t-1} + b_hh
         if mode == "LSTM":
             state = lstm_update(gi, gh, state[1])
+            if w_hr is not None:
+                state = (F.linear(state[0], w_hr), state[1])  # h_t = W_hr (o_t ⊙ tanh(c_t))
         elif mode == "GRU":
             state = (gru_update(gi, gh, state[0]),)
         else:

@@ -83,7 +83,7 @@ class LSTMRule(_Rule):
 
     def step(self, state: State, w_t: Tensor, b_hh, out: dict) -> State:
         h, c = state
-        n = h.shape[1]
+        n = c.shape[1]  # H (h has P < H features with a projection)
         a = out["gates"].addmm_(h, w_t)  # (b, 4H): W_ih x_t + b + W_hh h_{t-1}, all gates
         a[:, : 2 * n].sigmoid_()  # i_t, f_t = σ(.)
         a[:, 2 * n : 3 * n].tanh_()  # g_t = tanh(.)
@@ -109,6 +109,36 @@ class LSTMRule(_Rule):
         _d_tanh(g, out=local[:, 2 * n : 3 * n])  # ... and tanh' = 1 - g² of g
         da.mul_(local)  # through the activations, to the pre-activations
         return da @ w, dc * f  # dL/dh_{t-1} = dA_t W, dL/dc_{t-1} = dL/dc_t ⊙ f_t
+
+
+class LSTMProjRule(LSTMRule):
+    """LSTM with a projection (``proj_size``): ``h_t = W_hr m_t``, ``m_t = o_t ⊙ tanh(c_t)``.
+
+    The cell is the LSTM's; only its output ``m_t`` (``H`` features) is projected to ``h_t``
+    (``P`` features), which is the layer's output and enters ``W_hh`` at the next step. ``c``
+    keeps ``H`` features. ``w_hr`` is ``W_hr``, ``(P, H)``.
+    """
+
+    def __init__(self, w_hr: Tensor) -> None:
+        self.w_hr = w_hr
+
+    def buffers(self, xw: Tensor, h: int) -> dict[str, Tensor]:
+        p, hidden = self.w_hr.shape
+        buf = super().buffers(xw, hidden)  # gates, c, tanh_c and an (T, H) "h": m_t here
+        return {**buf, "m": buf["h"], "h": xw.new_empty(xw.shape[0], p)}
+
+    def step(self, state: State, w_t: Tensor, b_hh, out: dict) -> State:
+        m, c = super().step(state, w_t, b_hh, {**out, "h": out["m"]})  # m_t = o_t ⊙ tanh(c_t)
+        return torch.mm(m, self.w_hr.t(), out=out["h"]), c  # h_t = W_hr m_t
+
+    def back(self, d: State, saved: dict, prev: dict, w: Tensor, grad: dict) -> State:
+        dh, dc = d
+        grad["h"].copy_(dh)  # dL/dh_t, kept for dL/dW_hr = sum_t dh_t^T m_t
+        return super().back((dh @ self.w_hr, dc), saved, prev, w, grad)  # dL/dm_t = dh_t W_hr
+
+    def grad_buffers(self, t: int, h: int, like: Tensor) -> dict[str, Tensor]:
+        p, hidden = self.w_hr.shape
+        return {"a": like.new_empty(t, 4 * hidden), "h": like.new_empty(t, p)}
 
 
 class GRURule(_Rule):
@@ -161,10 +191,13 @@ class GRURule(_Rule):
         return grad["a"]
 
 
-def get_rule(mode: str) -> RNNRule | LSTMRule | GRURule:
-    """The rule for a torch mode name: ``RNN_TANH``, ``RNN_RELU``, ``LSTM`` or ``GRU``."""
+def get_rule(mode: str, w_hr: Tensor | None = None) -> RNNRule | LSTMRule | GRURule:
+    """The rule for a torch mode name: ``RNN_TANH``, ``RNN_RELU``, ``LSTM`` or ``GRU``.
+
+    ``w_hr``, for an LSTM only, is the projection ``W_hr (P, H)`` of an LSTM with ``proj_size``.
+    """
     if mode == "LSTM":
-        return LSTMRule()
+        return LSTMRule() if w_hr is None else LSTMProjRule(w_hr)
     if mode == "GRU":
         return GRURule()
     return RNNRule("tanh" if mode == "RNN_TANH" else "relu")

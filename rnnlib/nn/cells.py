@@ -88,7 +88,8 @@ class _CellBase(nn.Module):
         self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
     ) -> None:
         super().__init__()
-        _checks.check_sizes(input_size=input_size, hidden_size=hidden_size)
+        _checks.check_sizes(input_size=input_size)
+        _checks.check_sizes_or_zero(hidden_size=hidden_size)  # torch's cells accept 0
         _checks.check_bool(bias=bias)
         factory = {"device": device, "dtype": dtype}
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
@@ -105,7 +106,7 @@ class _CellBase(nn.Module):
 
     def reset_parameters(self) -> None:
         """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), in torch's order."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0  # H = 0: empty
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
@@ -145,7 +146,7 @@ class RNNCell(_CellBase):
 
     Args:
         input_size: features of ``x_t`` (``H_in``).
-        hidden_size: features of the state (``H``).
+        hidden_size: features of the state (``H``); 0 gives empty states, as in torch.
         bias: learn ``bias_ih`` and ``bias_hh``.
         nonlinearity: ``"tanh"`` or ``"relu"``.
         device, dtype: where and in which dtype to create the parameters.
@@ -186,7 +187,7 @@ class LSTMCell(_CellBase):
 
     Args:
         input_size: features of ``x_t`` (``H_in``).
-        hidden_size: features of ``h`` and ``c`` (``H``).
+        hidden_size: features of ``h`` and ``c`` (``H``); 0 gives empty states, as in torch.
         bias: learn ``bias_ih`` and ``bias_hh``.
         device, dtype: where and in which dtype to create the parameters.
 
@@ -217,7 +218,7 @@ class GRUCell(_CellBase):
 
     Args:
         input_size: features of ``x_t`` (``H_in``).
-        hidden_size: features of the state (``H``).
+        hidden_size: features of the state (``H``); 0 gives empty states, as in torch.
         bias: learn ``bias_ih`` and ``bias_hh``.
         device, dtype: where and in which dtype to create the parameters.
 
