@@ -53,7 +53,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	@test -n "$$(ls chapters/*.ipynb 2>/dev/null)" || { echo "no notebooks in chapters/: nothing to test is a failure"; exit 1; }
-	$(VENV)/bin/ruff check rnnlib tests benchmarks conftest.py
+	$(VENV)/bin/ruff check rnnlib tests benchmarks tools conftest.py
 	@$(fresh-cache)
 	@echo "== library tests, doctests and every notebook (nbval) =="
 	@$(PY) -m pytest --doctest-modules --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
@@ -73,7 +73,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_rnn
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check rnnlib tests benchmarks conftest.py
+	$(VENV)/bin/ruff check rnnlib tests benchmarks tools conftest.py
 
 clean:
 	rm -rf _build .pytest_cache

@@ -8,8 +8,9 @@ Run from the repository root::
 
 Both layers get the same weights and the same input. Calls are interleaved (rnnlib, torch,
 torch, rnnlib, ...) in one process so that load from other programs hits both alike; the
-table shows the median time of each and the median of the per-repetition ratios
-rnnlib / torch.nn. Sizes are ``H_in,H,L,N`` (input features, hidden size, length, batch).
+table shows the median time of each, the median of the per-repetition ratios
+rnnlib / torch.nn and their spread (lower and upper quartile). Sizes are ``H_in,H,L,N``
+(input features, hidden size, length, batch).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def compare(
             seconds = time_step(layer, x)
             if rep >= warmup:
                 times.append(seconds)
-    ratios = [a / b for a, b in zip(t_ours, t_theirs, strict=True)]
+    ratios = sorted(a / b for a, b in zip(t_ours, t_theirs, strict=True))
     return {
         "loop_ms": 1e3 * statistics.median(t_loop) if plain else float("nan"),
         "layer": name.upper(),
@@ -77,6 +78,7 @@ def compare(
         "rnnlib_ms": 1e3 * statistics.median(t_ours),
         "torch_ms": 1e3 * statistics.median(t_theirs),
         "ratio": statistics.median(ratios),
+        "spread": (ratios[len(ratios) // 4], ratios[-1 - len(ratios) // 4]),  # quartiles
     }
 
 
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {args.reps} reps")
     print(f"{'layer':<5} {'device':<6} {'H_in,H,L,N':<15} {'rnnlib ms':>10} {'torch ms':>10}"
-          f" {'ratio':>6}" + (f" {'plain loop ms':>14}" if args.plain else ""))
+          f" {'ratio':>6} {'quartiles':>11}" + (f" {'plain loop ms':>14}" if args.plain else ""))
     rows = []
     for device in devices:
         for size in args.sizes:
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 rows.append(r)
                 print(f"{r['layer']:<5} {r['device']:<6} {r['size']:<15} {r['rnnlib_ms']:>10.1f}"
                       f" {r['torch_ms']:>10.1f} {r['ratio']:>6.2f}"
+                      f" {r['spread'][0]:>5.2f}-{r['spread'][1]:<5.2f}"
                       + (f" {r['loop_ms']:>14.1f}" if args.plain else ""), flush=True)
     return rows
 

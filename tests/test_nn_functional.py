@@ -67,11 +67,20 @@ def test_gradcheck_passes_on_doubles(mode, reverse):
     assert torch.autograd.gradcheck(f, (x, *states0, *params), eps=1e-6, atol=1e-7)
 
 
-def test_double_backward_is_refused_with_a_clear_error():
-    x, states0, params = tensors("LSTM", [2, 2])
-    out, *_ = fn.recurrence("LSTM", x, states0, *params, [2, 2])
-    with pytest.raises(RuntimeError, match="fused = False"):
-        torch.autograd.grad(out.sum(), x, create_graph=True)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_second_derivatives_equal_the_plain_loops(mode):
+    """create_graph=True: the fused backward is differentiable, packed and reversed too."""
+    batch_sizes = BATCH_SIZES["packed"]
+    x, states0, params = tensors(mode, batch_sizes)
+    inputs = [x, *states0, *params]
+    second = []
+    for run in (fn.recurrence, fn.loop):
+        outputs = run(mode, x, states0, *params, batch_sizes, reverse=True)
+        first = torch.autograd.grad(sum(o.sin().sum() for o in outputs), inputs,
+                                    create_graph=True)
+        second.append(grads_of(first, inputs))
+    for a, b in zip(*second, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
 
 
 def test_frozen_weights_get_no_gradient_but_inputs_do():

@@ -1,8 +1,12 @@
 """Validation at the public boundary of rnnlib.nn.
 
 Every message names what was expected and what was received, so a wrong shape is found from
-the error alone. Wrong types and dtypes raise ``TypeError``; wrong values, shapes and devices
-raise ``ValueError``.
+the error alone. Wrong values raise ``ValueError`` and wrong types ``TypeError``. Wrong shapes,
+dtypes and devices of tensors raise :class:`ShapeError`, :class:`DtypeError` and
+:class:`DeviceError`: each derives from the built-in types that Python's habits suggest *and*
+from those ``torch.nn``'s recurrent layers raise for the same mistake, so an ``except`` written
+for either catches it. Each tensor is checked in torch's order: type, shape, then dtype and
+device.
 """
 
 from __future__ import annotations
@@ -16,6 +20,26 @@ from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
 NONLINEARITIES = ("tanh", "relu")
+
+
+class ShapeError(ValueError, RuntimeError):
+    """A tensor of the wrong shape (number of dimensions, features, batch, sequence length).
+
+    ``torch.nn`` raises ``RuntimeError`` for most wrong shapes and ``ValueError`` for a wrong
+    number of dimensions; this is both.
+    """
+
+
+class DtypeError(TypeError, ValueError, RuntimeError):
+    """A tensor whose dtype is not the parameters'.
+
+    ``torch.nn``'s layers raise ``ValueError`` for the input, ``RuntimeError`` for a state or a
+    cell's input; this is both, and a ``TypeError`` as well (a dtype is part of a tensor's type).
+    """
+
+
+class DeviceError(ValueError, RuntimeError):
+    """A tensor on another device than the parameters (``RuntimeError`` in ``torch.nn``)."""
 
 
 def _shape(t: Tensor) -> tuple[int, ...]:
@@ -92,17 +116,22 @@ def check_dropout(dropout: float, num_layers: int) -> None:
         )
 
 
-def check_tensor_like(name: str, what: str, t: object, like: Tensor) -> Tensor:
-    """``t`` is a tensor with the dtype and on the device of ``like`` (the parameters)."""
+def check_tensor(name: str, what: str, t: object) -> Tensor:
+    """``t`` is a tensor."""
     if not isinstance(t, Tensor):
         raise TypeError(f"{name}: expected {what} to be a torch.Tensor, got {type(t).__name__}")
+    return t
+
+
+def check_like(name: str, what: str, t: Tensor, like: Tensor) -> Tensor:
+    """``t`` has the dtype and is on the device of ``like`` (the parameters)."""
     if t.dtype != like.dtype:
-        raise TypeError(
+        raise DtypeError(
             f"{name}: expected {what} of dtype {like.dtype} (the dtype of the parameters), "
             f"got {t.dtype}; convert one of them with .to()"
         )
     if t.device != like.device:
-        raise ValueError(
+        raise DeviceError(
             f"{name}: expected {what} on device {like.device} (where the parameters are), "
             f"got {t.device}; move one of them with .to()"
         )
@@ -111,12 +140,13 @@ def check_tensor_like(name: str, what: str, t: object, like: Tensor) -> Tensor:
 
 def check_cell_input(name: str, input: object, input_size: int, weight: Tensor) -> None:
     """A cell's input: ``(N, H_in)`` or ``(H_in,)``."""
-    check_tensor_like(name, "input", input, weight)
+    check_tensor(name, "input", input)
     if input.dim() not in (1, 2) or input.shape[-1] != input_size:
-        raise ValueError(
+        raise ShapeError(
             f"{name}: expected input of shape (N, {input_size}) or ({input_size},), "
             f"got {_shape(input)}"
         )
+    check_like(name, "input", input, weight)
 
 
 def check_states(
@@ -142,11 +172,12 @@ def check_states(
         states, names = list(hx), ["h_0", "c_0"]
     shapes = [shape, shape if c_shape is None else c_shape][:num_states]
     for s, n, want in zip(states, names, shapes, strict=True):
-        check_tensor_like(name, n, s, input)
+        check_tensor(name, n, s)
         if _shape(s) != tuple(want):
-            raise ValueError(
+            raise ShapeError(
                 f"{name}: expected {n} of shape {tuple(want)}, got {_shape(s)}"
             )
+        check_like(name, n, s, input)
     return states
 
 
@@ -162,28 +193,27 @@ def check_layer_input(
             f"{name}: expected input to be a torch.Tensor or a PackedSequence, "
             f"got {type(input).__name__}"
         )
-    check_tensor_like(name, "input", input, weight)
     if input.dim() not in (2, 3):
-        raise ValueError(
+        raise ShapeError(
             f"{name}: expected input with 3 dimensions (L, N, {input_size}) or, unbatched, "
             f"2 dimensions (L, {input_size}); got {input.dim()}-D shape {_shape(input)}"
         )
     if input.shape[-1] != input_size:
-        raise ValueError(
+        raise ShapeError(
             f"{name}: expected input with {input_size} features in the last dimension "
             f"(input_size), got shape {_shape(input)}"
         )
     if input.shape[1 if batch_first and input.dim() == 3 else 0] == 0:
-        raise ValueError(f"{name}: expected a sequence length of at least 1, got shape "
+        raise ShapeError(f"{name}: expected a sequence length of at least 1, got shape "
                          f"{_shape(input)}")
+    check_like(name, "input", input, weight)
 
 
 def check_packed(name: str, packed: PackedSequence, input_size: int, weight: Tensor) -> None:
     """A PackedSequence: data ``(sum of lengths, H_in)`` and consistent batch sizes."""
     data, batch_sizes = packed.data, packed.batch_sizes
-    check_tensor_like(name, "PackedSequence data", data, weight)
     if data.dim() != 2 or data.shape[-1] != input_size:
-        raise ValueError(
+        raise ShapeError(
             f"{name}: expected PackedSequence data of shape (sum of lengths, {input_size}), "
             f"got {_shape(data)}"
         )
@@ -194,10 +224,11 @@ def check_packed(name: str, packed: PackedSequence, input_size: int, weight: Ten
         or any(a < b for a, b in zip(sizes, sizes[1:], strict=False))
         or sum(sizes) != data.shape[0]
     ):
-        raise ValueError(
+        raise ShapeError(
             f"{name}: expected PackedSequence batch_sizes to be positive, non-increasing and "
             f"to sum to the {data.shape[0]} rows of its data, got {sizes}"
         )
+    check_like(name, "PackedSequence data", data, weight)
 
 
 def check_lengths(lengths: Tensor | Sequence[int], batch: int, length: int) -> Tensor:

@@ -13,6 +13,20 @@ its backward is backpropagation through time written by hand (the rules of each 
 :mod:`rnnlib.nn._rules`), with every weight gradient a single matrix product over all steps.
 :func:`loop` is the same computation with the cells' update functions and autograd, kept as
 the reference the tests compare against.
+
+Two cases leave the hand-written backward for the plain loop, so that everything autograd
+offers keeps working on the default (fused) layers:
+
+- *higher-order gradients* (``create_graph=True``: gradient penalties, ``gradgradcheck``,
+  Hessian-vector products). The hand-written backward writes into buffers in place, which
+  autograd cannot differentiate; so when a graph of the backward is wanted, the backward runs
+  the plain loop again from the saved inputs and differentiates it with autograd
+  (:func:`_backward_by_recompute`). The first derivative is the same; only this case pays for
+  the second forward pass.
+- *torch.func transforms* (``vmap``, ``grad``, ``jacrev``, and ``gradcheck``'s batched
+  gradients): the in-place and ``out=`` calls of the fused loop have no batching rules, so under
+  a transform the forward is the plain loop, and a backward called under ``vmap`` recomputes
+  as above.
 """
 
 from __future__ import annotations
@@ -20,6 +34,7 @@ from __future__ import annotations
 from itertools import accumulate
 
 import torch
+import torch._C._functorch as _functorch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -106,10 +121,40 @@ def _per_step(buffers: dict[str, Tensor], batch_sizes: list[int]) -> list[dict[s
     return [dict(zip(buffers, step, strict=True)) for step in views]
 
 
+def _under_transform(*tensors: Tensor) -> bool:
+    """Whether a torch.func transform (vmap, grad, jacrev, ...) is running, or one of the
+    ``tensors`` is batched (``autograd.grad(..., is_grads_batched=True)``, as in
+    ``gradcheck(..., check_batched_grad=True)``, vmaps the backward with batched tensors)."""
+    return _functorch.maybe_current_level() is not None or any(
+        _functorch.is_legacy_batchedtensor(t) or _functorch.is_functorch_wrapped_tensor(t)
+        for t in tensors
+    )
+
+
+def _backward_by_recompute(ctx, d_outputs: tuple[Tensor, ...]) -> tuple:
+    """:meth:`Recurrence.backward` by autograd through :func:`loop`, run again on the inputs.
+
+    Differentiable itself when grad mode is on (``create_graph=True``), and made of operations
+    that torch.func's transforms know.
+    """
+    inputs = ctx.saved_tensors[: 6 + ctx.num_states]  # x, w_ih, w_hh, b_ih, b_hh, w_hr, *states0
+    x, w_ih, w_hh, b_ih, b_hh, w_hr, *states0 = inputs
+    wanted = [i for i, t in enumerate(inputs) if t is not None and ctx.needs_input_grad[3 + i]]
+    with torch.enable_grad():
+        outputs = loop(ctx.mode, x, tuple(states0), w_ih, w_hh, b_ih, b_hh, ctx.batch_sizes,
+                       reverse=ctx.reverse, w_hr=w_hr)
+    grads = torch.autograd.grad(outputs, [inputs[i] for i in wanted], d_outputs,
+                                create_graph=torch.is_grad_enabled(), allow_unused=True)
+    result: list[Tensor | None] = [None] * len(inputs)
+    for i, g in zip(wanted, grads, strict=True):
+        result[i] = g if g is not None else torch.zeros_like(inputs[i])
+    return (None, None, None, *result)
+
+
 class Recurrence(torch.autograd.Function):
     """One layer-direction over time, with backpropagation through time written by hand.
 
-    Inputs: ``rule``, ``batch_sizes`` (list), ``reverse``, ``x (T, H_in)`` in the packed
+    Inputs: ``mode``, ``batch_sizes`` (list), ``reverse``, ``x (T, H_in)`` in the packed
     layout, the parameters ``w_ih, w_hh, b_ih, b_hh, w_hr`` (biases and ``w_hr``, the
     projection of an LSTM with ``proj_size``, may be None) and the initial states ``(N, H)``
     (``h`` has ``P`` features with a projection). Outputs: ``h`` for every row ``(T, H)`` and
@@ -117,7 +162,8 @@ class Recurrence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, rule, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, w_hr, *states0):
+    def forward(ctx, mode, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, w_hr, *states0):
+        rule = get_rule(mode, w_hr)
         if b_ih is None:
             xw = x @ w_ih.t()  # (T, G*H), the input projection of all steps at once
         elif rule.bias_in_loop:
@@ -133,21 +179,19 @@ class Recurrence(torch.autograd.Function):
             state = rule.step(state, w_t, b_loop, out[t])
             cur = batch_sizes[t]
         finals = _leave(state, finals)
-        ctx.rule, ctx.batch_sizes, ctx.reverse, ctx.names = rule, batch_sizes, reverse, list(buf)
+        ctx.mode, ctx.rule, ctx.batch_sizes, ctx.reverse = mode, rule, batch_sizes, reverse
+        ctx.names, ctx.num_states = list(buf), len(states0)
         ctx.biases, ctx.projected = (b_ih is not None, b_hh is not None), w_hr is not None
-        ctx.save_for_backward(x, w_ih, w_hh, *states0, *buf.values())
+        ctx.save_for_backward(x, w_ih, w_hh, b_ih, b_hh, w_hr, *states0, *buf.values())
         return (buf["h"], *finals)
 
     @staticmethod
     def backward(ctx, d_out, *d_finals):
-        if torch.is_grad_enabled():  # create_graph=True: a second derivative is wanted
-            raise RuntimeError(
-                "rnnlib's fused recurrence has a first-order backward only; for higher-order "
-                "gradients set layer.fused = False (the plain cell loop with autograd)"
-            )
+        if torch.is_grad_enabled() or _under_transform(d_out, *d_finals):  # create_graph, vmap
+            return _backward_by_recompute(ctx, (d_out, *d_finals))
         rule, batch_sizes = ctx.rule, ctx.batch_sizes
         order = schedule(batch_sizes, ctx.reverse)
-        x, w_ih, w_hh, *saved = ctx.saved_tensors
+        x, w_ih, w_hh, _, _, _, *saved = ctx.saved_tensors
         k = len(d_finals)
         states0, buf = saved[:k], dict(zip(ctx.names, saved[k:], strict=True))
         ranges = _prev_ranges(batch_sizes, order)
@@ -198,6 +242,9 @@ def recurrence(
 ) -> tuple[Tensor, ...]:
     """One layer-direction, fused: ``(h for every row (T, H), *final states (N, H))``.
 
+    Under a torch.func transform (vmap, grad, ...) this is :func:`loop`: the fused loop's
+    in-place steps have no batching rules.
+
     Args:
         mode: ``"RNN_TANH"``, ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``.
         x: inputs in the packed layout, ``(T, H_in)``.
@@ -208,8 +255,9 @@ def recurrence(
         w_hr: an LSTM's projection ``(P, H)`` (``proj_size = P``): ``h`` then has ``P``
             features, ``h_t = W_hr (o_t ⊙ tanh(c_t))``; None for no projection.
     """
-    rule = get_rule(mode, w_hr)
-    return Recurrence.apply(rule, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, w_hr,
+    if _under_transform():
+        return loop(mode, x, states0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, w_hr=w_hr)
+    return Recurrence.apply(mode, batch_sizes, reverse, x, w_ih, w_hh, b_ih, b_hh, w_hr,
                             *states0)
 
 
