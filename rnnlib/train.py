@@ -3,11 +3,20 @@
 :func:`fit` knows nothing about the model. It takes a ``loss_fn(model, *batch)`` that returns a
 scalar loss, cuts the data into mini-batches, and records what a chapter wants to plot: the loss
 of every epoch and step, and the gradient norm of every step (before clipping).
+
+Run interactively (a terminal, or a notebook open in Jupyter), :func:`fit` shows a progress
+bar (tqdm); executed by a tool (the book build, nbval, CI, a script whose output goes to a
+file), it stays quiet. :func:`progress_enabled` says which, and why. With ``checkpoint=path``
+:func:`fit` saves its whole state at the end of every epoch (:mod:`rnnlib.checkpoint`), and
+``resume=True`` continues from that file exactly where the run stopped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +25,16 @@ import torch
 from torch import nn
 
 LossFn = Callable[..., torch.Tensor]
+
+#: Environment variable that switches the progress bar on (``1``) or off (``0``) everywhere.
+PROGRESS_ENV_VAR = "RNNLIB_PROGRESS"
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+# Settings a resumed run must share with the run that saved the checkpoint: they decide the
+# updates. The others (epochs, max_steps, max_seconds, progress) may change on resuming.
+_RESUME_MUST_MATCH = (
+    "batch_size", "lr", "optimizer", "momentum", "weight_decay", "clip_norm", "patience",
+    "shuffle", "seed",
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +56,10 @@ class FitConfig:
             and restore the best weights (needs ``valid``).
         shuffle: reshuffle the training data every epoch.
         seed: seed of the shuffling generator (``None``: not reproducible).
-        progress: print one line per epoch.
+        progress: show a tqdm progress bar over the updates, with the last epoch's losses.
+            ``None`` (the default) decides automatically, see :func:`progress_enabled`:
+            on in a terminal or a notebook open in Jupyter, off in the book build, nbval and
+            CI (or wherever ``RNNLIB_PROGRESS=0``). ``True`` or ``False`` force it.
     """
 
     epochs: int = 10
@@ -52,9 +74,13 @@ class FitConfig:
     patience: int | None = None
     shuffle: bool = True
     seed: int | None = 0
-    progress: bool = False
+    progress: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.progress is not None and not isinstance(self.progress, bool):
+            raise TypeError(
+                f"expected progress to be None (automatic), True or False, got {self.progress!r}"
+            )
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"expected optimizer 'adam' or 'sgd', got {self.optimizer!r}")
         for name in ("epochs", "batch_size"):
@@ -86,6 +112,84 @@ class History:
     def final_valid_loss(self) -> float:
         """The last validation loss (``nan`` if there was no validation data)."""
         return self.valid_loss[-1] if self.valid_loss else math.nan
+
+
+def _in_interactive_notebook() -> bool:
+    """Whether we run in a Jupyter kernel that a person is looking at.
+
+    A kernel started by a Jupyter server (JupyterLab, Notebook 7) has ``JPY_SESSION_NAME`` in
+    its environment; VS Code defines ``__vsc_ipynb_file__`` in the user namespace; Colab imports
+    ``google.colab``. A kernel started by nbclient (the book build, nbval) has none of these.
+    """
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
+        return False
+    return bool(
+        os.environ.get("JPY_SESSION_NAME")
+        or "google.colab" in sys.modules
+        or "__vsc_ipynb_file__" in getattr(shell, "user_ns", {})
+    )
+
+
+def progress_enabled(setting: bool | None = None) -> bool:
+    """Whether :func:`fit` shows a progress bar, for ``FitConfig.progress = setting``.
+
+    ``True`` and ``False`` are obeyed. ``None`` (automatic) decides, in this order:
+
+    1. ``RNNLIB_PROGRESS`` set: ``1``/``true``/``yes``/``on`` shows the bar,
+       ``0``/``false``/``no``/``off`` hides it.
+    2. ``CI`` set (as CI services do) and not ``0``/``false``: hidden.
+    3. Standard error is a terminal: shown.
+    4. A notebook open in Jupyter (JupyterLab, Notebook, VS Code, Colab): shown.
+    5. Otherwise (a kernel run by the book build or nbval, output piped to a file): hidden.
+
+    Args:
+        setting: ``None``, ``True`` or ``False``.
+
+    Raises:
+        TypeError: if ``setting`` is not ``None`` or a bool.
+        ValueError: if ``RNNLIB_PROGRESS`` holds another value.
+
+    Example:
+        >>> progress_enabled(False), progress_enabled(True)
+        (False, True)
+    """
+    if setting is not None:
+        if not isinstance(setting, bool):
+            raise TypeError(f"expected None, True or False, got {setting!r}")
+        return setting
+    env = os.environ.get(PROGRESS_ENV_VAR)
+    if env is not None:
+        value = env.strip().lower()
+        if value in _ON:
+            return True
+        if value in _OFF:
+            return False
+        raise ValueError(
+            f"expected {PROGRESS_ENV_VAR} to be one of {_ON + _OFF[:-1]}, got {env!r}"
+        )
+    if os.environ.get("CI", "").strip().lower() not in _OFF:
+        return False
+    stderr = sys.stderr
+    if stderr is not None and hasattr(stderr, "isatty") and stderr.isatty():
+        return True
+    return _in_interactive_notebook()
+
+
+def _progress_bar(total: int):
+    """A tqdm bar: the widget in a notebook that has ipywidgets, the text bar elsewhere."""
+    try:
+        from tqdm.std import tqdm
+    except ImportError as exc:  # tqdm is in requirements.txt, but rnnlib does not need it
+        raise ImportError("the progress bar needs tqdm: pip install tqdm, or set "
+                          "FitConfig(progress=False)") from exc
+    if _in_interactive_notebook():
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+        except ImportError:
+            pass
+    return tqdm(total=total, unit="step", dynamic_ncols=True, leave=True)
 
 
 def _as_tensors(name: str, data: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
@@ -156,6 +260,9 @@ def fit(
     train: Sequence[torch.Tensor],
     valid: Sequence[torch.Tensor] | None = None,
     config: FitConfig = FitConfig(),  # noqa: B008 (frozen, so a shared default is safe)
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
 ) -> History:
     """Train ``model`` to lower ``loss_fn`` by mini-batch gradient descent.
 
@@ -170,10 +277,23 @@ def fit(
         train: tensors with equal first dimension, e.g. ``(x, y)``; cut into batches along it.
         valid: optional tensors like ``train``, evaluated after every epoch.
         config: a :class:`FitConfig`.
+        checkpoint: a file to which the whole training state (model, optimiser, shuffling
+            generator, global random generators, history, early-stopping bookkeeping) is
+            saved atomically at the end of every epoch
+            (:func:`rnnlib.checkpoint.save_checkpoint`).
+        resume: continue from ``checkpoint`` (which must exist) with the epoch after the one
+            saved there. The model and its optimiser are overwritten and the random generators
+            restored, so the run continues exactly as if it had not stopped: on a CPU, ``fit``
+            for 2k epochs and ``fit`` for k epochs, then ``resume=True`` with ``epochs=2k`` on a
+            fresh model, give the same parameters bit for bit. The settings that decide the
+            updates must equal the saved ones; ``epochs``, ``max_steps``, ``max_seconds`` and
+            ``progress`` may change. A run stopped mid-epoch (``max_steps``, ``max_seconds``)
+            resumes at the next epoch.
 
     Returns:
         A :class:`History`. A loss that becomes ``nan`` or ``inf`` is recorded, and training
-        goes on, so that a chapter can show the explosion.
+        goes on, so that a chapter can show the explosion. After ``resume=True`` it holds the
+        saved epochs too.
 
     Example:
         >>> _ = torch.manual_seed(0); x = torch.randn(64, 3); y = x.sum(1, keepdim=True)
@@ -191,6 +311,8 @@ def fit(
     valid_tensors = _as_tensors("valid", valid) if valid is not None else None
     if config.patience is not None and valid_tensors is None:
         raise ValueError("config.patience needs validation data: pass valid=(x, y)")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs the checkpoint file to resume from: pass checkpoint=")
 
     device = _model_device(model)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -208,46 +330,117 @@ def fit(
 
     history = History()
     best, best_state, waited = math.inf, None, 0
-    start = time.perf_counter()
     n = tensors[0].shape[0]
+    first_epoch = 0
+    if resume:
+        history, best, best_state, waited, first_epoch = _resume(
+            checkpoint, model, opt, shuffler, config, n
+        )
+    start = time.perf_counter() - history.seconds
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    planned = max(config.epochs - first_epoch, 0) * steps_per_epoch
+    if config.max_steps is not None:
+        planned = min(planned, max(config.max_steps - history.steps, 0))
+    bar = _progress_bar(planned) if progress_enabled(config.progress) and planned else None
     model.train()
-    for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=shuffler) if config.shuffle else None
-        epoch_losses = []
-        for batch in _batches(tensors, config.batch_size, device, order):
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model, *batch)
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(params, config.clip_norm or math.inf)
-            opt.step()
-            history.step_loss.append(loss.item())
-            history.grad_norm.append(float(norm))
-            epoch_losses.append(history.step_loss[-1])
-            history.steps += 1
+    try:
+        for epoch in range(first_epoch, config.epochs):
             if config.max_steps is not None and history.steps >= config.max_steps:
                 history.stopped_because = "max_steps"
                 break
-            if config.max_seconds is not None and time.perf_counter() - start > config.max_seconds:
-                history.stopped_because = "max_seconds"
+            order = torch.randperm(n, generator=shuffler) if config.shuffle else None
+            epoch_losses = []
+            for batch in _batches(tensors, config.batch_size, device, order):
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model, *batch)
+                loss.backward()
+                norm = torch.nn.utils.clip_grad_norm_(params, config.clip_norm or math.inf)
+                opt.step()
+                history.step_loss.append(loss.item())
+                history.grad_norm.append(float(norm))
+                epoch_losses.append(history.step_loss[-1])
+                history.steps += 1
+                if bar is not None:
+                    bar.update()
+                if config.max_steps is not None and history.steps >= config.max_steps:
+                    history.stopped_because = "max_steps"
+                    break
+                if (config.max_seconds is not None
+                        and time.perf_counter() - start > config.max_seconds):
+                    history.stopped_because = "max_seconds"
+                    break
+            history.train_loss.append(sum(epoch_losses) / len(epoch_losses))
+            if valid_tensors is not None:
+                history.valid_loss.append(evaluate(model, loss_fn, valid_tensors))
+                if history.valid_loss[-1] < best:
+                    best, waited, history.best_epoch = history.valid_loss[-1], 0, epoch
+                    if config.patience is not None:
+                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    waited += 1
+            if bar is not None:
+                valid_text = f", valid {history.valid_loss[-1]:.4g}" if valid_tensors else ""
+                bar.set_postfix_str(
+                    f"epoch {epoch + 1}: train {history.train_loss[-1]:.4g}{valid_text}"
+                )
+            if checkpoint is not None:
+                history.seconds = time.perf_counter() - start
+                _save_fit_state(checkpoint, model, opt, shuffler, config, n, epoch + 1,
+                                history, best, best_state, waited)
+            if history.stopped_because != "epochs":
                 break
-        history.train_loss.append(sum(epoch_losses) / len(epoch_losses))
-        if valid_tensors is not None:
-            history.valid_loss.append(evaluate(model, loss_fn, valid_tensors))
-            if history.valid_loss[-1] < best:
-                best, waited, history.best_epoch = history.valid_loss[-1], 0, epoch
-                if config.patience is not None:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                waited += 1
-        if config.progress:
-            valid_text = f", valid {history.valid_loss[-1]:.4g}" if valid_tensors else ""
-            print(f"epoch {epoch + 1}: train {history.train_loss[-1]:.4g}{valid_text}")
-        if history.stopped_because != "epochs":
-            break
-        if config.patience is not None and waited >= config.patience:
-            history.stopped_because = "patience"
-            break
+            if config.patience is not None and waited >= config.patience:
+                history.stopped_because = "patience"
+                break
+    finally:
+        if bar is not None:
+            bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _save_fit_state(path, model, opt, shuffler, config, n, epochs_done, history, best,
+                    best_state, waited) -> None:
+    from rnnlib.checkpoint import save_checkpoint
+
+    state = {
+        "history": dataclasses.asdict(history),
+        "best": best,
+        "best_state": best_state,
+        "waited": waited,
+        "shuffler": shuffler.get_state(),
+        "config": dataclasses.asdict(config),
+        "n_train": n,
+    }
+    save_checkpoint(path, model, opt, step=history.steps, epoch=epochs_done,
+                    extra={"fit": state})
+
+
+def _resume(path, model, opt, shuffler, config, n):
+    from rnnlib.checkpoint import load_checkpoint, read_checkpoint
+
+    state = read_checkpoint(path)["extra"].get("fit")
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is a checkpoint, but not one written by fit(checkpoint=...)")
+    saved = state["config"]
+    changed = [
+        f"{name}: {saved[name]!r} saved, {getattr(config, name)!r} now"
+        for name in _RESUME_MUST_MATCH if saved.get(name) != getattr(config, name)
+    ]
+    if changed:
+        raise ValueError(
+            f"cannot resume {path} exactly with other settings ({'; '.join(changed)}); only "
+            "epochs, max_steps, max_seconds and progress may change"
+        )
+    if state["n_train"] != n:
+        raise ValueError(
+            f"{path} was trained on {state['n_train']} training samples, got {n} now: "
+            "resume with the same training data"
+        )
+    info = load_checkpoint(path, model, opt, restore_rng=True)
+    shuffler.set_state(state["shuffler"])
+    history = History(**state["history"])
+    history.stopped_because = "epochs"
+    return history, state["best"], state["best_state"], state["waited"], info.epoch

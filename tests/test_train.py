@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 import rnnlib as rl
+from rnnlib.train import progress_enabled
 
 
 def mse(model, x, y):
@@ -108,3 +109,97 @@ def test_bad_data_is_rejected_with_shapes_in_the_message():
         rl.fit(nn.Linear(1, 1), mse, torch.zeros(4, 1))
     with pytest.raises(ValueError, match="patience needs validation"):
         rl.fit(nn.Linear(1, 1), mse, (torch.zeros(4, 1),) * 2, config=rl.FitConfig(patience=1))
+
+
+# --- the progress bar: shown when a person watches, quiet in the book build and CI ----------
+
+
+class FakeStream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("RNNLIB_PROGRESS", "CI", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_progress_setting_true_or_false_is_obeyed(clean_env):
+    clean_env.setenv("CI", "true")
+    assert progress_enabled(True) is True
+    clean_env.setattr("sys.stderr", FakeStream(tty=True))
+    assert progress_enabled(False) is False
+
+
+def test_progress_is_automatic_by_terminal_ci_and_environment_variable(clean_env):
+    clean_env.setattr("sys.stderr", FakeStream(tty=True))
+    assert progress_enabled() is True, "a terminal: shown"
+    clean_env.setattr("sys.stderr", FakeStream(tty=False))
+    assert progress_enabled() is False, "output to a file or pipe: quiet"
+    clean_env.setenv("JPY_SESSION_NAME", "/home/me/chapter.ipynb")
+    assert progress_enabled() is False, "not in a Jupyter kernel: the variable means nothing"
+    clean_env.setattr("sys.stderr", FakeStream(tty=True))
+    clean_env.setenv("CI", "true")
+    assert progress_enabled() is False, "CI: quiet even in a terminal"
+    clean_env.setenv("CI", "false")
+    assert progress_enabled() is True
+    for value, expected in [("0", False), ("off", False), ("1", True), ("Yes", True)]:
+        clean_env.setenv("RNNLIB_PROGRESS", value)
+        clean_env.setenv("CI", "true")
+        assert progress_enabled() is expected, value
+
+
+def test_progress_in_a_jupyter_kernel_depends_on_who_started_it(clean_env):
+    class Shell:
+        config = {"IPKernelApp": {}}
+        user_ns = {}
+
+    class FakeIPython:
+        @staticmethod
+        def get_ipython():
+            return Shell()
+
+    clean_env.setitem(__import__("sys").modules, "IPython", FakeIPython)
+    clean_env.setattr("sys.stderr", FakeStream(tty=False))
+    assert progress_enabled() is False, "a kernel run by nbclient (book build, nbval)"
+    clean_env.setenv("JPY_SESSION_NAME", "/home/me/chapter.ipynb")
+    assert progress_enabled() is True, "a kernel started by JupyterLab for an open notebook"
+    clean_env.setenv("RNNLIB_PROGRESS", "0")
+    assert progress_enabled() is False
+
+
+def test_bad_progress_settings_are_rejected(clean_env):
+    with pytest.raises(TypeError, match="None .automatic., True or False"):
+        rl.FitConfig(progress="yes")
+    clean_env.setenv("RNNLIB_PROGRESS", "maybe")
+    with pytest.raises(ValueError, match="RNNLIB_PROGRESS.*'maybe'"):
+        progress_enabled()
+
+
+def test_fit_draws_a_bar_only_when_progress_is_on(clean_env, capsys):
+    x, y = linear_data(64)
+    rl.fit(nn.Linear(4, 1), mse, (x, y), config=rl.FitConfig(epochs=3, progress=True))
+    err = capsys.readouterr().err
+    assert "6/6" in err and "step" in err and "epoch 3: train" in err
+    rl.fit(nn.Linear(4, 1), mse, (x, y), config=rl.FitConfig(epochs=3, progress=False))
+    clean_env.setenv("CI", "1")
+    rl.fit(nn.Linear(4, 1), mse, (x, y), config=rl.FitConfig(epochs=3))
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_bar_counts_the_planned_steps_with_max_steps(clean_env, capsys):
+    x, y = linear_data(64)
+    rl.fit(nn.Linear(4, 1), mse, (x, y),
+           config=rl.FitConfig(epochs=10, max_steps=5, progress=True))
+    assert "5/5" in capsys.readouterr().err
