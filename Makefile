@@ -46,7 +46,7 @@ fresh-cache = $(PY) tests/nbcache.py fresh
 
 book: $(STAMP)
 	@$(fresh-cache)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	RNNLIB_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo; echo "The book is at: file://$(CURDIR)/$(HTML)"
 	@if [ -z "$$CI" ] && { [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname -s)" = Darwin ]; }; then \
 	  $(PY) -m webbrowser -t "file://$(CURDIR)/$(HTML)" >/dev/null 2>&1 || true; fi
@@ -56,12 +56,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check rnnlib tests benchmarks tools conftest.py
 	@$(fresh-cache)
 	@echo "== library tests, doctests and every notebook (nbval) =="
-	@$(PY) -m pytest --doctest-modules --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+	@RNNLIB_PROGRESS=0 $(PY) -m pytest --doctest-modules --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 	    -p no:cacheprovider rnnlib tests chapters; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
 	@echo "== the book, warnings as errors (the notebooks come from the execution cache) =="
 	@$(fresh-cache)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	RNNLIB_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	$(PY) tests/check_offline_html.py _build/html
 	@echo "All tests passed; the book is at file://$(CURDIR)/$(HTML)"
 

@@ -279,8 +279,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     to the CPU.
 
     Returns:
-        The saved dictionary: ``format``, ``version``, ``step``, ``epoch``, ``model``,
-        ``optimizer``, ``rng``, ``extra``.
+        The saved dictionary, with the keys ``format``, ``version``, ``step``, ``epoch``,
+        ``model``, ``optimizer``, ``rng`` and ``extra``.
 
     Raises:
         FileNotFoundError: if there is no file at ``path``.

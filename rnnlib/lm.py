@@ -130,7 +130,7 @@ def bits_per_char(logits: Tensor, targets: Tensor, ignore_index: int = -100) -> 
         ignore_index: the id of positions without a target.
 
     Returns:
-        A 0-d tensor (differentiable: usable as a loss).
+        The mean in bits, a 0-d tensor that is differentiable (usable as a loss).
 
     Raises:
         ValueError: if the shapes do not match or the targets are not integer ids.

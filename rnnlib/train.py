@@ -57,7 +57,7 @@ class FitConfig:
         shuffle: reshuffle the training data every epoch.
         seed: seed of the shuffling generator (``None``: not reproducible).
         progress: show a tqdm progress bar over the updates, with the last epoch's losses.
-            ``None`` (the default) decides automatically, see :func:`progress_enabled`:
+            ``None`` (the default) decides automatically, see :func:`rnnlib.train.progress_enabled`:
             on in a terminal or a notebook open in Jupyter, off in the book build, nbval and
             CI (or wherever ``RNNLIB_PROGRESS=0``). ``True`` or ``False`` force it.
     """
@@ -132,7 +132,7 @@ def _in_interactive_notebook() -> bool:
 
 
 def progress_enabled(setting: bool | None = None) -> bool:
-    """Whether :func:`fit` shows a progress bar, for ``FitConfig.progress = setting``.
+    """Whether :func:`rnnlib.fit` shows a progress bar, for ``FitConfig.progress = setting``.
 
     ``True`` and ``False`` are obeyed. ``None`` (automatic) decides, in this order:
 

@@ -52,7 +52,7 @@ class LRRangeTest:
         losses: the loss of each update's mini-batch, before the update.
         smoothed: the bias-corrected moving average of ``losses``.
         lr_at_min: the learning rate at the lowest smoothed loss.
-        suggested_lr: ``lr_at_min / factor``, the rule of :data:`RULE`.
+        suggested_lr: ``lr_at_min / factor``, the rule of ``RULE``.
         stopped_early: whether the loss diverged before the last planned rate.
         rule: the rule, in words.
     """

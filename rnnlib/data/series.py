@@ -229,10 +229,9 @@ class Scaler:
 class Windows(NamedTuple):
     """Pairs of known past and future to forecast, one per forecast origin.
 
-    Attributes:
-        inputs: ``(N, L)``, row i holds ``values[t - L : t]`` for origin ``t = origins[i]``.
-        targets: ``(N, H)``, row i holds ``values[t : t + H]``.
-        origins: ``(N,)``, the position ``t`` of each row's first target.
+    Its three fields: ``inputs`` ``(N, L)``, row i holding ``values[t - L : t]`` for origin
+    ``t = origins[i]``; ``targets`` ``(N, H)``, row i holding ``values[t : t + H]``; ``origins``
+    ``(N,)``, the position ``t`` of each row's first target.
     """
 
     inputs: Array

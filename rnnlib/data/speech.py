@@ -57,8 +57,8 @@ SAMPLE_RATE = 22050
 DIGIT_WORDS: tuple[str, ...] = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
 )
-#: English accents of eSpeak NG: American, British, Scottish, Received Pronunciation,
-#: Caribbean, New York City.
+#: The English accents of eSpeak NG used here (American, British, Scottish, Received
+#: Pronunciation, Caribbean, New York City).
 ACCENTS: tuple[str, ...] = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc")
 #: 36 voice variants (speakers) of eSpeak NG, the novelty ones (whisper, robots) left out.
 VARIANTS: tuple[str, ...] = (
