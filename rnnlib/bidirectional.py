@@ -28,7 +28,7 @@ from rnnlib.nn import _checks
 from rnnlib.nn.packing import pack_padded_sequence
 from rnnlib.nn.rnn import GRU, LSTM, RNN, _RNNBase
 
-__all__ = ["BiRNN", "reverse_padded"]
+__all__ = ["BiRNN", "copy_direction", "reverse_padded"]
 
 
 def _check_lengths(lengths: Tensor | Sequence[int], batch: int, length: int) -> Tensor:
@@ -97,6 +97,44 @@ def reverse_padded(
 
 
 _LAYERS = (_RNNBase, nn.RNNBase)
+
+
+def copy_direction(layer: nn.Module, k: int = 0, *, reverse: bool = False) -> _RNNBase:
+    """A new one-layer, one-direction rnnlib layer holding one direction of one layer of ``layer``.
+
+    Layer ``k`` of a (possibly deep, possibly bidirectional) rnnlib or torch.nn RNN, LSTM or GRU,
+    its forward direction or, with ``reverse=True``, its backward one (the ``_reverse``
+    parameters): same kind, bias, ``batch_first``, dtype and device, and a copy of the weights.
+    :class:`BiRNN` and :class:`rnnlib.deep.DeepRNN` are built from such copies.
+    """
+    if not isinstance(layer, _LAYERS):
+        raise TypeError(
+            "expected a recurrent layer (rnnlib or torch.nn RNN, LSTM or GRU), "
+            f"got {type(layer).__name__}"
+        )
+    if getattr(layer, "proj_size", 0) != 0:
+        raise ValueError(f"expected a layer without projection (proj_size=0), "
+                         f"got proj_size={layer.proj_size}")
+    if not 0 <= k < layer.num_layers or (reverse and not layer.bidirectional):
+        raise ValueError(f"the layer has {layer.num_layers} layer(s), bidirectional="
+                         f"{layer.bidirectional}: there is no layer {k}"
+                         + (", reverse direction" if reverse else ""))
+    p = layer.weight_ih_l0
+    kwargs = {"bias": layer.bias, "batch_first": layer.batch_first, "device": p.device,
+              "dtype": p.dtype}
+    if layer.mode in ("RNN_TANH", "RNN_RELU"):
+        make = RNN
+        kwargs["nonlinearity"] = "tanh" if layer.mode == "RNN_TANH" else "relu"
+    else:
+        make = {"LSTM": LSTM, "GRU": GRU}[layer.mode]
+    directions = 2 if layer.bidirectional else 1
+    input_size = layer.input_size if k == 0 else directions * layer.hidden_size
+    one = make(input_size, layer.hidden_size, **kwargs)
+    suffix = "_reverse" if reverse else ""
+    with torch.no_grad():
+        for name, param in one.named_parameters():  # weight_ih_l0, ...
+            param.copy_(getattr(layer, name.replace("_l0", f"_l{k}") + suffix))
+    return one
 
 
 def _check_layer(name: str, layer: object) -> None:
@@ -279,22 +317,4 @@ class BiRNN(nn.Module):
                 "expected one bidirectional layer (num_layers=1, bidirectional=True), got "
                 f"num_layers={layer.num_layers}, bidirectional={layer.bidirectional}"
             )
-        if getattr(layer, "proj_size", 0) != 0:
-            raise ValueError(f"expected a layer without projection (proj_size=0), "
-                             f"got proj_size={layer.proj_size}")
-        p = layer.weight_ih_l0
-        kwargs = {"bias": layer.bias, "batch_first": layer.batch_first, "device": p.device,
-                  "dtype": p.dtype}
-        if layer.mode in ("RNN_TANH", "RNN_RELU"):
-            make = RNN
-            kwargs["nonlinearity"] = "tanh" if layer.mode == "RNN_TANH" else "relu"
-        else:
-            make = {"LSTM": LSTM, "GRU": GRU}[layer.mode]
-        halves = []
-        for suffix in ("", "_reverse"):
-            half = make(layer.input_size, layer.hidden_size, **kwargs)
-            with torch.no_grad():
-                for pname, param in half.named_parameters():  # weight_ih_l0, ...
-                    param.copy_(getattr(layer, pname + suffix))
-            halves.append(half)
-        return cls(*halves)
+        return cls(copy_direction(layer), copy_direction(layer, reverse=True))

@@ -29,10 +29,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from rnnlib.bidirectional import BiRNN
+from rnnlib.bidirectional import BiRNN, copy_direction
 from rnnlib.nn import _checks
 from rnnlib.nn.packing import pack_padded_sequence
-from rnnlib.nn.rnn import GRU, LSTM, RNN, _RNNBase
+from rnnlib.nn.rnn import _RNNBase
 
 __all__ = ["DeepRNN", "count_parameters", "hidden_size_for_budget"]
 
@@ -276,28 +276,11 @@ class DeepRNN(nn.Module):
                 "expected a recurrent layer (rnnlib or torch.nn RNN, LSTM or GRU), "
                 f"got {type(layer).__name__}"
             )
-        if getattr(layer, "proj_size", 0) != 0:
-            raise ValueError(f"expected a layer without projection (proj_size=0), "
-                             f"got proj_size={layer.proj_size}")
-        p = layer.weight_ih_l0
-        kwargs = {"bias": layer.bias, "batch_first": layer.batch_first, "device": p.device,
-                  "dtype": p.dtype}
-        if layer.mode in ("RNN_TANH", "RNN_RELU"):
-            make = RNN
-            kwargs["nonlinearity"] = "tanh" if layer.mode == "RNN_TANH" else "relu"
-        else:
-            make = {"LSTM": LSTM, "GRU": GRU}[layer.mode]
-        D, H = _directions(layer), layer.hidden_size
-
-        def single(k: int, suffix: str) -> nn.Module:  # layer k, one direction, its weights
-            one = make(layer.input_size if k == 0 else D * H, H, **kwargs)
-            with torch.no_grad():
-                for pname, param in one.named_parameters():  # weight_ih_l0, ...
-                    param.copy_(getattr(layer, pname.replace("_l0", f"_l{k}") + suffix))
-            return one
-
-        stack = [BiRNN(single(k, ""), single(k, "_reverse")) if D == 2 else single(k, "")
-                 for k in range(layer.num_layers)]
+        stack = [
+            BiRNN(copy_direction(layer, k), copy_direction(layer, k, reverse=True))
+            if layer.bidirectional else copy_direction(layer, k)
+            for k in range(layer.num_layers)
+        ]
         return cls(stack, dropout=layer.dropout if dropout is None else dropout,
                    residual=residual)
 
