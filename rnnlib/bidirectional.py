@@ -99,7 +99,7 @@ def reverse_padded(
 _LAYERS = (_RNNBase, nn.RNNBase)
 
 
-def copy_direction(layer: nn.Module, k: int = 0, *, reverse: bool = False) -> _RNNBase:
+def copy_direction(layer: nn.Module, k: int = 0, *, reverse: bool = False) -> nn.Module:
     """A new one-layer, one-direction rnnlib layer holding one direction of one layer of ``layer``.
 
     Layer ``k`` of a (possibly deep, possibly bidirectional) rnnlib or torch.nn RNN, LSTM or GRU,
