@@ -17,6 +17,7 @@ from rnnlib.nn import _functional
 F64 = torch.float64
 H_IN, H, L, N = 2, 3, 4, 3
 LAYERS = ["RNN", "LSTM", "GRU"]
+VARIANTS = [(name, {}) for name in LAYERS] + [("LSTM", {"proj_size": 2})]  # and projections
 
 
 def _layer(name, **kwargs):
@@ -31,9 +32,10 @@ def _output(layer, x):
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("name", LAYERS)
-def test_gradgradcheck_on_the_fused_layer(name, bidirectional):
-    layer = _layer(name, num_layers=2, bidirectional=bidirectional)
+@pytest.mark.parametrize(("name", "extra"), VARIANTS, ids=[*LAYERS, "LSTM-proj"])
+def test_gradgradcheck_on_the_fused_layer(name, extra, bidirectional):
+    """Also with projections: the recompute path carries W_hr (proj_size)."""
+    layer = _layer(name, num_layers=2, bidirectional=bidirectional, **extra)
     assert layer.fused
     x = torch.randn(L, N, H_IN, dtype=F64, requires_grad=True)
     params = tuple(layer.parameters())
@@ -100,13 +102,3 @@ def test_first_order_backward_stays_hand_written(monkeypatch):
     torch.autograd.grad(layer(x)[0].sum(), x, create_graph=True)
     assert calls == [1]
 
-
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_gradgradcheck_on_the_fused_lstm_with_projections(bidirectional):
-    """The recompute path carries the projection W_hr too (proj_size)."""
-    layer = _layer("LSTM", num_layers=2, bidirectional=bidirectional, proj_size=2)
-    assert layer.fused
-    x = torch.randn(L, N, H_IN, dtype=F64, requires_grad=True)
-    params = tuple(layer.parameters())
-    assert any(name.startswith("weight_hr") for name, _ in layer.named_parameters())
-    assert gradgradcheck(lambda x, *p: layer(x)[0], (x, *params), fast_mode=True)

@@ -22,10 +22,14 @@ def _layer(name, **kwargs):
     return getattr(rnnlib, name)(H_IN, H, dtype=F64, **kwargs)
 
 
-@pytest.mark.parametrize("name", LAYERS)
-def test_per_example_gradients_with_vmap_of_grad(name):
+# the three layers, and the LSTM with projections (proj_size), whose W_hr the fallback carries too
+VARIANTS = [(name, {}) for name in LAYERS] + [("LSTM", {"proj_size": 2})]
+
+
+@pytest.mark.parametrize(("name", "extra"), VARIANTS)
+def test_per_example_gradients_with_vmap_of_grad(name, extra):
     """vmap(grad(loss)) over a batch equals a loop of ordinary backward passes."""
-    layer = _layer(name, bidirectional=True)
+    layer = _layer(name, bidirectional=True, **extra)
     params = {k: p.detach() for k, p in layer.named_parameters()}
     xs = torch.randn(N, L, H_IN, dtype=F64)  # N unbatched sequences (L, H_IN)
 
@@ -56,31 +60,12 @@ def test_jacrev_equals_autograd_jacobian():
     torch.testing.assert_close(jacrev(lambda x: layer(x)[0])(x), expected)
 
 
-@pytest.mark.parametrize("name", LAYERS)
-def test_gradcheck_with_batched_grad(name):
+@pytest.mark.parametrize(("name", "extra"), VARIANTS)
+def test_gradcheck_with_batched_grad(name, extra):
     """gradcheck's batched-gradient check vmaps the fused layer's backward."""
-    layer = _layer(name, bidirectional=True)
+    layer = _layer(name, bidirectional=True, **extra)
     x = torch.randn(L, 2, H_IN, dtype=F64, requires_grad=True)
     assert layer.fused
     assert gradcheck(lambda x, *p: layer(x)[0], (x, *layer.parameters()),
                      check_batched_grad=True)
 
-
-def test_vmap_of_grad_and_batched_gradcheck_with_projections():
-    layer = _layer("LSTM", bidirectional=True, proj_size=2)
-    params = {k: p.detach() for k, p in layer.named_parameters()}
-    xs = torch.randn(N, L, H_IN, dtype=F64)
-
-    def loss(params, x):
-        output, _ = functional_call(layer, params, (x,))
-        return output.pow(2).sum()
-
-    batched = vmap(grad(loss), in_dims=(None, 0))(params, xs)
-    for i in range(N):
-        layer.zero_grad()
-        layer(xs[i])[0].pow(2).sum().backward()
-        for k, p in layer.named_parameters():
-            torch.testing.assert_close(batched[k][i], p.grad, msg=f"{k}, example {i}")
-    x = torch.randn(L, 2, H_IN, dtype=F64, requires_grad=True)
-    assert gradcheck(lambda x, *p: layer(x)[0], (x, *layer.parameters()),
-                     check_batched_grad=True)
