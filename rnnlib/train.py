@@ -254,6 +254,15 @@ def evaluate(
     return total / count
 
 
+def _check_training_inputs(model: nn.Module, config: FitConfig, train) -> tuple[torch.Tensor, ...]:
+    """The checks :func:`fit` and :func:`rnnlib.tuning.lr_range_test` share; the train tensors."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"expected model to be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(config, FitConfig):
+        raise TypeError(f"expected config to be a FitConfig, got {type(config).__name__}")
+    return _as_tensors("train", train)
+
+
 def fit(
     model: nn.Module,
     loss_fn: LossFn,
@@ -303,11 +312,7 @@ def fit(
         >>> h.train_loss[-1] < 1e-3 * h.train_loss[0]
         True
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"expected model to be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(config, FitConfig):
-        raise TypeError(f"expected config to be a FitConfig, got {type(config).__name__}")
-    tensors = _as_tensors("train", train)
+    tensors = _check_training_inputs(model, config, train)
     valid_tensors = _as_tensors("valid", valid) if valid is not None else None
     if config.patience is not None and valid_tensors is None:
         raise ValueError("config.patience needs validation data: pass valid=(x, y)")

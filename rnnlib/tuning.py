@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rnnlib.train import FitConfig, LossFn, _as_tensors, _model_device
+from rnnlib.train import FitConfig, LossFn, _check_training_inputs, _model_device
 
 __all__ = ["LRRangeTest", "lr_range_test", "smooth_losses", "suggest_lr"]
 
@@ -165,11 +165,7 @@ def lr_range_test(
         >>> 0.05 < result.suggested_lr < 0.5
         True
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"expected model to be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(config, FitConfig):
-        raise TypeError(f"expected config to be a FitConfig, got {type(config).__name__}")
-    tensors = _as_tensors("train", train)
+    tensors = _check_training_inputs(model, config, train)
     if not (isinstance(lr_min, (int, float)) and isinstance(lr_max, (int, float))) or not (
         0 < lr_min < lr_max
     ):
