@@ -11,7 +11,7 @@ from rnnlib.nn import _functional as fn
 
 H_IN, H = 3, 4
 MODES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-BATCH_SIZES = {"padded": [3, 3, 3, 3], "packed": [4, 3, 3, 1, 1]}
+BATCH_SIZES = {"padded": [3, 3, 3, 3], "packed": [4, 3, 3, 1, 1], "empty": [0, 0, 0]}
 
 
 def tensors(mode, batch_sizes, bias=True, seed=0, dtype=torch.float64, device="cpu"):

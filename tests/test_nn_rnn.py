@@ -218,3 +218,18 @@ def test_plain_sum_losses_give_torch_gradients(mode):
         (output.sum() + as_tuple(states)[-1].sum()).backward()
     for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
         torch.testing.assert_close(a.grad, b.grad, **tolerance("cpu", torch.float64))
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "plain"])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(mode, fused):
+    """N = 0 (torch allows it): outputs (L, 0, H), and backward runs, as in torch."""
+    ours, theirs = make_pair(mode, torch.float64, "cpu", num_layers=2, bidirectional=True)
+    ours.fused = fused
+    x = torch.zeros(L, 0, H_IN, dtype=torch.float64)
+    for layer in (ours, theirs):
+        output, _ = layer(x)
+        assert output.shape == (L, 0, 2 * H)
+        output.sum().backward()
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad)  # zeros

@@ -63,23 +63,6 @@ def _enter(state: States | None, cur: int, b: int, states0: States, finals: list
     return state
 
 
-def _enter_grad(
-    d: list[Tensor], cur: int | None, b: int, d0: list[Tensor], d_finals
-) -> list[Tensor]:
-    """Backward of :func:`_enter`: the gradient of the ``cur`` rows leaving the last step."""
-    if cur is None:  # first step
-        for g0, g in zip(d0, d, strict=True):
-            g0[:b] += g
-        return []
-    if b < cur:
-        return [torch.cat([g, gf[b:cur]]) for g, gf in zip(d, d_finals, strict=True)]
-    if b > cur:
-        for g0, g in zip(d0, d, strict=True):
-            g0[cur:b] += g[cur:]
-        return [g[:cur] for g in d]
-    return d
-
-
 def _leave(state: States, finals: list) -> list[Tensor]:
     """Final states ``(N, H)``: the last step's rows plus the pieces of ended sequences."""
     out = []
@@ -87,6 +70,19 @@ def _leave(state: States, finals: list) -> list[Tensor]:
         pieces = sorted([*pieces, (0, s)], key=lambda piece: piece[0])
         out.append(torch.cat([p for _, p in pieces]))
     return out
+
+
+def _final_rows(batch_sizes: list[int], order: list[int]) -> list[tuple[int, int, int]]:
+    """Where each sequence's final state sits: ``(row, a, b)`` for sequences ``a ... b-1``,
+    whose final states are the rows ``row ... row + b - a - 1`` of the layout."""
+    starts = list(accumulate([0, *batch_sizes[:-1]]))
+    pieces, cur, last = [], 0, None
+    for t in order:
+        b = batch_sizes[t]
+        if b < cur:  # sequences b ... cur-1 ended at the step before
+            pieces.append((starts[last] + b, b, cur))
+        cur, last = b, t
+    return [*pieces, (starts[last], 0, cur)]
 
 
 def _prev_ranges(batch_sizes: list[int], order: list[int]) -> list[tuple[str, int, int]]:
@@ -117,8 +113,9 @@ def _gather(ranges: list[tuple[str, int, int]], s: Tensor, s0: Tensor) -> Tensor
 
 def _per_step(buffers: dict[str, Tensor], batch_sizes: list[int]) -> list[dict[str, Tensor]]:
     """Each time step's rows of every buffer (views), in time order."""
-    views = zip(*(b.split(batch_sizes) for b in buffers.values()), strict=True)
-    return [dict(zip(buffers, step, strict=True)) for step in views]
+    views = [b.split(batch_sizes) for b in buffers.values()]
+    return [dict(zip(buffers, step, strict=True)) for step in zip(*views, strict=True)] \
+        if views else [{} for _ in batch_sizes]
 
 
 def _under_transform(*tensors: Tensor) -> bool:
@@ -194,22 +191,38 @@ class Recurrence(torch.autograd.Function):
         x, w_ih, w_hh, _, _, _, *saved = ctx.saved_tensors
         k = len(d_finals)
         states0, buf = saved[:k], dict(zip(ctx.names, saved[k:], strict=True))
-        ranges = _prev_ranges(batch_sizes, order)
         prev = {  # the state entering every row: (T, H) each
-            n: _gather(ranges, buf[n], s0)
+            n: _gather(_prev_ranges(batch_sizes, order), buf[n], s0)
             for n, s0 in zip(rule.state_names, states0, strict=True)
         }
+        # dL/d(state leaving each row), (T, H) each: the output's gradient and, in the rows
+        # where sequences end, the final states'; each step adds in what it passes back.
+        d_state = [d_out.clone(memory_format=torch.contiguous_format)]
+        d_state += [torch.zeros_like(buf[n]) for n in rule.state_names[1:]]
+        for row, a, b in _final_rows(batch_sizes, order):
+            for ds, g in zip(d_state, d_finals, strict=True):
+                ds[row : row + b - a] += g[a:b]
         grad = rule.grad_buffers(d_out.shape[0], w_hh.shape[1], d_out)
-        saves, prevs, grads = (_per_step(v, batch_sizes) for v in (buf, prev, grad))
-        d_outs = d_out.split(batch_sizes)
+        fac = rule.slopes(buf, prev, grad)  # what does not depend on dL/d(state), all steps
+        saves, facs, grads = (_per_step(v, batch_sizes) for v in (buf, fac, grad))
+        d_steps = list(zip(*(ds.split(batch_sizes) for ds in d_state), strict=True))
+        starts = list(accumulate([0, *batch_sizes[:-1]]))
         d0 = [torch.zeros_like(s0) for s0 in states0]
-        d = [g[: batch_sizes[order[-1]]] for g in d_finals]  # the last step's rows are final
         for j in reversed(range(len(order))):  # the forward's steps, last first
-            t = order[j]
-            d = [d[0] + d_outs[t], *d[1:]]  # h_t feeds the output too
-            d = rule.back(d, saves[t], prevs[t], w_hh, grads[t])  # d of the state entering t
-            cur = batch_sizes[order[j - 1]] if j else None  # rows leaving the step before
-            d = _enter_grad(list(d), cur, batch_sizes[t], d0, d_finals)
+            t, b = order[j], batch_sizes[order[j]]
+            before = order[j - 1] if j else None  # the step whose state enters t
+            cur = batch_sizes[before] if j else 0  # its rows; rows cur ... b-1 start at h_0
+            if before is None:  # the first step: all from the initial state
+                into = [g0[:b] for g0 in d0]
+            elif b <= cur:  # dL/d(state entering t) goes straight into the step before's rows
+                into = [ds[starts[before] : starts[before] + b] for ds in d_state]
+            else:  # (backwards in time) sequences cur ... b-1 join here, from their h_0
+                into = [torch.zeros_like(g0[:b]) for g0 in d0]
+            rule.back(d_steps[t], saves[t], facs[t], w_hh, grads[t], into)
+            if 0 < cur < b:
+                for ds, g0, g in zip(d_state, d0, into, strict=True):
+                    ds[starts[before] : starts[before] + cur] += g[:cur]
+                    g0[cur:b] += g[cur:]
         # Parameter gradients: one matrix product (or sum) over all steps each.
         need = ctx.needs_input_grad
         da = grad["a"]  # (T, G*H): dL/d(W_hh h_{t-1} + b_hh) for every row
@@ -224,7 +237,7 @@ class Recurrence(torch.autograd.Function):
             d_b_ih = d_b_hh.clone() if same else d_xw.sum(0)
         d_w_hr = None
         if ctx.projected and need[8]:  # sum_t dh_t^T m_t, h_t = W_hr m_t
-            d_w_hr = grad["h"].t() @ buf["m"]  # (P, T) @ (T, H)
+            d_w_hr = d_state[0].t() @ buf["m"]  # (P, T) @ (T, H)
         return None, None, None, d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, d_w_hr, *d0
 
 

@@ -7,16 +7,22 @@ cell, whose pre-activation turns into the state in place). Then, step by step:
 
 - ``step`` adds the recurrent part ``W_hh h_{t-1}`` in place, applies the gates and writes the
   new state, with what the backward needs, into ``out`` (this step's rows of the buffers);
-- ``back`` is the hand-written derivative of ``step``: from ``dL/d(state after the step)`` it
-  writes ``dL/da_t`` into ``grad["a"]`` and returns ``dL/d(state before the step)``.
+- ``back`` is the hand-written derivative of ``step``: from ``dL/d(state after the step)``,
+  complete by then, it turns this step's rows of ``grad["a"]`` into ``dL/da_t`` and adds
+  ``dL/d(state before the step)`` into ``into`` (the rows of the step before, or of ``h_0``).
 
-A step of ``back`` is one matrix product (``dL/dh_{t-1}``) and a few elementwise products;
-the weight gradients are then single matrix products over all steps, e.g.
-``dL/dW_hh = sum_t dA_t^T h_{t-1}``, made by the loop.
+Most of a step's derivative does not depend on the gradient flowing back: the local slopes
+``σ'(a) = s (1 - s)`` and ``tanh'(a) = 1 - t²``, and their products with saved gates and states.
+``slopes`` computes them for *all* steps at once, in a few large elementwise operations, into
+``grad["a"]`` before the backward loop starts; a step of ``back`` then multiplies them by the
+incoming gradient in place and makes one matrix product (``dA_t W_hh``, added into
+``dL/dh_{t-1}``): five operations a step for an LSTM, where a direct translation of the
+chain rule takes about a dozen. The weight gradients are single matrix products over all
+steps, e.g. ``dL/dW_hh = sum_t dA_t^T h_{t-1}``, made by the loop.
 
 Buffers have one row per (time step, sequence) in the packed layout: ``(T, ...)`` with ``T``
-the sum of the sequence lengths. ``out``, ``saved``, ``prev`` (the states entering the step)
-and ``grad`` hold one time step's rows.
+the sum of the sequence lengths. ``out``, ``saved``, ``fac`` (what ``slopes`` returns besides
+``grad``) and ``grad`` hold one time step's rows.
 """
 
 from __future__ import annotations
@@ -62,13 +68,17 @@ class RNNRule(_Rule):
         a = out["h"].addmm_(state[0], w_t)  # a_t = (U x_t + b) + W S_{t-1}
         return (a.tanh_() if self.nonlinearity == "tanh" else a.relu_(),)  # S_t = f(a_t)
 
-    def back(self, d: State, saved: dict, prev: dict, w: Tensor, grad: dict) -> State:
-        s, da = saved["h"], grad["a"]
+    def slopes(self, buf: dict, prev: dict, grad: dict) -> dict[str, Tensor]:
+        s, k = buf["h"], grad["a"]
         if self.nonlinearity == "tanh":
-            _d_tanh(s, out=da).mul_(d[0])  # dL/da_t = dL/dS_t ⊙ (1 - S_t²)
+            _d_tanh(s, out=k)  # f'(a_t) = 1 - S_t²
         else:
-            torch.mul(d[0], s > 0, out=da)  # dL/da_t = dL/dS_t ⊙ [a_t > 0]
-        return (da @ w,)  # dL/dS_{t-1} = dL/da_t W
+            torch.gt(s, 0, out=k)  # f'(a_t) = [a_t > 0]
+        return {}
+
+    def back(self, d: State, saved: dict, fac: dict, w: Tensor, grad: dict, into: State):
+        da = grad["a"].mul_(d[0])  # dL/da_t = f'(a_t) ⊙ dL/dS_t
+        into[0].addmm_(da, w)  # dL/dS_{t-1} += dL/da_t W
 
 
 class LSTMRule(_Rule):
@@ -93,22 +103,28 @@ class LSTMRule(_Rule):
         tc = torch.tanh(c_new, out=out["tanh_c"])
         return torch.mul(o, tc, out=out["h"]), c_new  # h_t = o_t ⊙ tanh(c_t)
 
-    def back(self, d: State, saved: dict, prev: dict, w: Tensor, grad: dict) -> State:
-        dh, dc = d
-        s, tc = saved["gates"], saved["tanh_c"]  # (b, 4H) = [i, f, g, o]; (b, H)
-        n = tc.shape[1]
+    def slopes(self, buf: dict, prev: dict, grad: dict) -> dict[str, Tensor]:
+        """For all steps, into ``grad["a"]``: the factors that turn ``dL/dc_t`` (gates i, f,
+        g) and ``dL/dh_t`` (gate o) into ``dL/da_t``. Returns ``∂h_t/∂c_t`` and ``f_t``."""
+        s, tc = buf["gates"], buf["tanh_c"]  # (T, 4H) = [i, f, g, o]; (T, H)
         i, f, g, o = s.chunk(4, dim=1)
-        dc = dc.addcmul(dh, _d_tanh(tc).mul_(o))  # dL/dc_t += dL/dh_t ⊙ o_t (1 - tanh²(c_t))
-        da = grad["a"]  # (b, 4H): dL/d(pre-activations of i, f, g, o)
-        di, df, dg, do = da.chunk(4, dim=1)
-        torch.mul(dc, g, out=di)  # dL/di_t = dL/dc_t ⊙ g_t
-        torch.mul(dc, prev["c"], out=df)  # dL/df_t = dL/dc_t ⊙ c_{t-1}
-        torch.mul(dc, i, out=dg)  # dL/dg_t = dL/dc_t ⊙ i_t
-        torch.mul(dh, tc, out=do)  # dL/do_t = dL/dh_t ⊙ tanh(c_t)
-        local = _d_sigmoid(s)  # σ' = s (1 - s) of i, f, o ...
-        _d_tanh(g, out=local[:, 2 * n : 3 * n])  # ... and tanh' = 1 - g² of g
-        da.mul_(local)  # through the activations, to the pre-activations
-        return da @ w, dc * f  # dL/dh_{t-1} = dA_t W, dL/dc_{t-1} = dL/dc_t ⊙ f_t
+        k = _d_sigmoid(s, out=grad["a"])  # σ' = s (1 - s), right for i, f and o
+        k_i, k_f, k_g, k_o = k.chunk(4, dim=1)
+        k_i.mul_(g)  # ∂c_t/∂(pre i) = g_t σ'
+        k_f.mul_(prev["c"])  # ∂c_t/∂(pre f) = c_{t-1} σ'
+        _d_tanh(g, out=k_g).mul_(i)  # ∂c_t/∂(pre g) = i_t (1 - g_t²)
+        k_o.mul_(tc)  # ∂h_t/∂(pre o) = tanh(c_t) σ'
+        return {"kc": _d_tanh(tc).mul_(o), "f": f}  # ∂h_t/∂c_t = o_t (1 - tanh²(c_t))
+
+    def back(self, d: State, saved: dict, fac: dict, w: Tensor, grad: dict, into: State):
+        dh, dc = d  # (b, H) each, complete: from the output, the final state and step t+1
+        b, n = dc.shape
+        dc.addcmul_(dh, fac["kc"])  # dL/dc_t += dL/dh_t ⊙ ∂h_t/∂c_t
+        da = grad["a"]  # (b, 4H): the slopes, to become dL/d(pre-activations of i, f, g, o)
+        da[:, : 3 * n].view(b, 3, n).mul_(dc.unsqueeze(1))  # i, f, g: times dL/dc_t
+        da[:, 3 * n :].mul_(dh)  # o: times dL/dh_t
+        into[0].addmm_(da, w)  # dL/dh_{t-1} += dA_t W_hh
+        into[1].addcmul_(dc, fac["f"])  # dL/dc_{t-1} += dL/dc_t ⊙ f_t
 
 
 class LSTMProjRule(LSTMRule):
@@ -116,7 +132,8 @@ class LSTMProjRule(LSTMRule):
 
     The cell is the LSTM's; only its output ``m_t`` (``H`` features) is projected to ``h_t``
     (``P`` features), which is the layer's output and enters ``W_hh`` at the next step. ``c``
-    keeps ``H`` features. ``w_hr`` is ``W_hr``, ``(P, H)``.
+    keeps ``H`` features. ``w_hr`` is ``W_hr``, ``(P, H)``. The loop gets ``dL/dW_hr =
+    sum_t dh_t^T m_t`` from the complete ``dL/dh_t`` of all steps after the backward loop.
     """
 
     def __init__(self, w_hr: Tensor) -> None:
@@ -131,14 +148,12 @@ class LSTMProjRule(LSTMRule):
         m, c = super().step(state, w_t, b_hh, {**out, "h": out["m"]})  # m_t = o_t ⊙ tanh(c_t)
         return torch.mm(m, self.w_hr.t(), out=out["h"]), c  # h_t = W_hr m_t
 
-    def back(self, d: State, saved: dict, prev: dict, w: Tensor, grad: dict) -> State:
+    def back(self, d: State, saved: dict, fac: dict, w: Tensor, grad: dict, into: State):
         dh, dc = d
-        grad["h"].copy_(dh)  # dL/dh_t, kept for dL/dW_hr = sum_t dh_t^T m_t
-        return super().back((dh @ self.w_hr, dc), saved, prev, w, grad)  # dL/dm_t = dh_t W_hr
+        super().back((dh @ self.w_hr, dc), saved, fac, w, grad, into)  # dL/dm_t = dh_t W_hr
 
     def grad_buffers(self, t: int, h: int, like: Tensor) -> dict[str, Tensor]:
-        p, hidden = self.w_hr.shape
-        return {"a": like.new_empty(t, 4 * hidden), "h": like.new_empty(t, p)}
+        return {"a": like.new_empty(t, 4 * self.w_hr.shape[1])}
 
 
 class GRURule(_Rule):
@@ -163,20 +178,29 @@ class GRURule(_Rule):
         n_t.addcmul_(r, gh[:, 2 * n :]).tanh_()  # n_t = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
         return (torch.lerp(n_t, h, z, out=out["h"]),)  # h_t = n_t + z_t ⊙ (h_{t-1} - n_t)
 
-    def back(self, d: State, saved: dict, prev: dict, w: Tensor, grad: dict) -> State:
-        (dh,) = d
-        s = saved["gates"]  # (b, 3H) = [r, z, n]
-        m = dh.shape[1]
+    def slopes(self, buf: dict, prev: dict, grad: dict) -> dict[str, Tensor]:
+        """For all steps, into ``grad``: the factors that turn ``dL/dh_t`` into ``dL/d(pre n)``
+        (``grad["dn"]``) and ``dL/d(pre z)``, and ``dL/d(pre n)`` into ``dL/d(pre r)`` and
+        ``dL/d(W_hn h + b_hn)`` (``grad["a"]``). Returns ``z_t``."""
+        s = buf["gates"]  # (T, 3H) = [r, z, n]
+        m = s.shape[1] // 3
         r, z, n = s.chunk(3, dim=1)
-        # dL/d(pre n) = dL/dh_t ⊙ (1 - z_t) ⊙ (1 - n_t²): the n block of the input side
-        dn = _d_tanh(n, out=grad["dn"]).mul_(torch.addcmul(dh, dh, z, value=-1))
-        da = grad["a"]  # (b, 3H): dL/d(W_hh h_{t-1} + b_hh)
-        dr, dz, dhn = da.chunk(3, dim=1)
-        torch.mul(dn, saved["gh"][:, 2 * m :], out=dr)  # dL/dr_t = dn ⊙ (W_hn h_{t-1} + b_hn)
-        torch.sub(prev["h"], n, out=dz).mul_(dh)  # dL/dz_t = dL/dh_t ⊙ (h_{t-1} - n_t)
-        da[:, : 2 * m].mul_(_d_sigmoid(s[:, : 2 * m]))  # σ' of r and z
-        torch.mul(dn, r, out=dhn)  # dL/d(W_hn h_{t-1} + b_hn) = dn ⊙ r_t
-        return (torch.addcmul(da @ w, dh, z),)  # dL/dh_{t-1} = dA_t W + dL/dh_t ⊙ z_t
+        k_r, k_z, k_hn = grad["a"].chunk(3, dim=1)
+        _d_sigmoid(s[:, : 2 * m], out=grad["a"][:, : 2 * m])  # σ' of r and z
+        k_r.mul_(buf["gh"][:, 2 * m :])  # ∂(pre n)/∂(pre r) = (W_hn h_{t-1} + b_hn) σ'
+        k_z.mul_(torch.sub(prev["h"], n))  # ∂h_t/∂(pre z) = (h_{t-1} - n_t) σ'
+        k_hn.copy_(r)  # ∂(pre n)/∂(W_hn h_{t-1} + b_hn) = r_t
+        _d_tanh(n, out=grad["dn"]).mul_(1 - z)  # ∂h_t/∂(pre n) = (1 - z_t)(1 - n_t²)
+        return {"z": z}
+
+    def back(self, d: State, saved: dict, fac: dict, w: Tensor, grad: dict, into: State):
+        (dh,) = d
+        b, m = dh.shape
+        dn = grad["dn"].mul_(dh)  # dL/d(pre n), the input side's gradient of the n block too
+        da = grad["a"]  # (b, 3H): to become dL/d(W_hh h_{t-1} + b_hh) of r, z, n
+        da.view(b, 3, m)[:, ::2].mul_(dn.unsqueeze(1))  # r and n: times dL/d(pre n)
+        da[:, m : 2 * m].mul_(dh)  # z: times dL/dh_t
+        into[0].addmm_(da, w).addcmul_(dh, fac["z"])  # dL/dh_{t-1} += dA_t W + dL/dh_t ⊙ z_t
 
     def grad_buffers(self, t: int, h: int, like: Tensor) -> dict[str, Tensor]:
         return {"a": like.new_empty(t, 3 * h), "dn": like.new_empty(t, h)}
