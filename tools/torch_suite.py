@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run with torch.nn's own classes (the baseline)")
     parser.add_argument("-k", default=DEFAULT_SELECTION, help="pytest -k selection")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, after --")
-    args = parser.parse_args(argv)
+    # parse_known_args: argparse hands an empty pytest_args to the positional right after DIR,
+    # so what follows "--" (pytest's own options) is left over; pass it on.
+    args, rest = parser.parse_known_args(argv)
+    args.pytest_args += [a for a in rest if a != "--"]
 
     files = [args.tests / f for f in TEST_FILES if (args.tests / f).exists()]
     if not files:
