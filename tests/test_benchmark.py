@@ -15,6 +15,14 @@ def test_tiny_benchmark_run_reports_a_ratio_for_every_layer(capsys):
     assert "ratio" in capsys.readouterr().out
 
 
+def test_the_matrix_product_floor_is_timed_and_below_the_layer(capsys):
+    args = ["--sizes", "4,8,5,2", "--reps", "3", "--warmup", "1", "--devices", "cpu",
+            "--layers", "lstm", "--floor"]
+    (row,) = bench_rnn.main(args)
+    assert 0 < row["floor_ms"] < row["rnnlib_ms"]  # the products are part of the layer's work
+    assert math.isfinite(row["floor_ratio"]) and "products ms" in capsys.readouterr().out
+
+
 def test_tiny_g2p_long_run_records_what_chapter_09_reads(tmp_path, capsys):
     from benchmarks import g2p_long
 
