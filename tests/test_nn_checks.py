@@ -57,14 +57,22 @@ def test_lstm_state_must_be_a_pair_of_correctly_shaped_tensors():
         lstm(x, (torch.zeros(1, N, H), torch.zeros(1, N, H + 1)))
 
 
-def test_dtype_mismatches_raise_type_errors():
+def test_dtype_mismatches_raise_type_errors_in_torch_nn_words():
     layer = rnnlib.RNN(H_IN, H)  # float32 parameters
-    with raises(TypeError, "dtype torch.float32", "got torch.float64"):
+    with raises(TypeError, "input dtype torch.float64", "does not match weight dtype torch.float32",
+                "Convert input: input.to(torch.float32)", "model.to(torch.float64)"):
         layer(torch.zeros(L, N, H_IN, dtype=torch.float64))
-    with raises(TypeError, "hx of dtype torch.float32", "got torch.float64"):
+    with raises(TypeError, "hx dtype torch.float64", "does not match input dtype torch.float32",
+                "hx.to(torch.float32)"):
         layer(torch.zeros(L, N, H_IN), torch.zeros(1, N, H, dtype=torch.float64))
-    with raises(TypeError, "dtype torch.float32", "got torch.float64"):
+    with raises(TypeError, "input dtype torch.float64", "weight dtype torch.float32"):
         rnnlib.LSTMCell(H_IN, H)(torch.zeros(N, H_IN, dtype=torch.float64))
+
+
+def test_a_cell_input_of_the_wrong_size_is_named_as_torch_nn_names_it():
+    with raises(ValueError, "input has inconsistent input_size: got 4 expected 3",
+                "expected input of shape (N, 3) or (3,), got", (N, 4)):
+        rnnlib.GRUCell(H_IN, H)(torch.zeros(N, H_IN + 1))
 
 
 def test_device_mismatches_raise_value_errors():

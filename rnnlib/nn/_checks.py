@@ -123,16 +123,21 @@ def check_tensor(name: str, what: str, t: object) -> Tensor:
     return t
 
 
-def check_like(name: str, what: str, t: Tensor, like: Tensor) -> Tensor:
-    """``t`` has the dtype and is on the device of ``like`` (the parameters)."""
+def check_like(name: str, what: str, t: Tensor, like: Tensor, like_what: str = "weight") -> Tensor:
+    """``t`` has the dtype and is on the device of ``like``: the parameters (``"weight"``), or
+    for a state the input (``"input"``). The dtype message says what torch.nn's says, and more."""
     if t.dtype != like.dtype:
+        cure = f"Convert {what}: {what.split()[-1]}.to({like.dtype})"
+        if like_what == "weight":
+            cure += f", or convert model: model.to({t.dtype})"
         raise DtypeError(
-            f"{name}: expected {what} of dtype {like.dtype} (the dtype of the parameters), "
-            f"got {t.dtype}; convert one of them with .to()"
+            f"{name}: RNN {what} dtype {t.dtype} does not match {like_what} dtype {like.dtype} "
+            f"(the dtype of the {'parameters' if like_what == 'weight' else like_what}). {cure}"
         )
     if t.device != like.device:
         raise DeviceError(
-            f"{name}: expected {what} on device {like.device} (where the parameters are), "
+            f"{name}: expected {what} on device {like.device} (where the "
+            f"{'parameters are' if like_what == 'weight' else like_what + ' is'}), "
             f"got {t.device}; move one of them with .to()"
         )
     return t
@@ -142,8 +147,10 @@ def check_cell_input(name: str, input: object, input_size: int, weight: Tensor) 
     """A cell's input: ``(N, H_in)`` or ``(H_in,)``."""
     check_tensor(name, "input", input)
     if input.dim() not in (1, 2) or input.shape[-1] != input_size:
+        wrong = f"input has inconsistent input_size: got {input.shape[-1]} expected " \
+            f"{input_size}; " if input.dim() in (1, 2) else ""  # torch.nn's words
         raise ShapeError(
-            f"{name}: expected input of shape (N, {input_size}) or ({input_size},), "
+            f"{name}: {wrong}expected input of shape (N, {input_size}) or ({input_size},), "
             f"got {_shape(input)}"
         )
     check_like(name, "input", input, weight)
@@ -177,7 +184,7 @@ def check_states(
             raise ShapeError(
                 f"{name}: expected {n} of shape {tuple(want)}, got {_shape(s)}"
             )
-        check_like(name, n, s, input)
+        check_like(name, n, s, input, "input")
     return states
 
 
