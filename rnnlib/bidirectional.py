@@ -77,7 +77,7 @@ def reverse_padded(
     if not isinstance(x, Tensor):
         raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
     if not isinstance(batch_first, bool):
-        raise TypeError(f"batch_first should be a bool, got {type(batch_first).__name__}")
+        raise TypeError(f"batch_first should be of type bool, got: {type(batch_first).__name__}")
     if x.dim() < 2:
         layout = "(N, L, *)" if batch_first else "(L, N, *)"
         raise ValueError(

@@ -308,7 +308,7 @@ def test_bad_stacks_are_refused():
         DeepRNN([gru, rnnlib.GRU(2 * H, H)], residual=True)
     with pytest.raises(ValueError, match="probability"):
         DeepRNN([gru, rnnlib.GRU(2 * H, H)], dropout=1.5)
-    with pytest.raises(TypeError, match="residual should be a bool"):
+    with pytest.raises(TypeError, match="residual should be of type bool"):
         DeepRNN([gru], residual=1)
     with pytest.raises(ValueError, match="projection"):
         DeepRNN([torch.nn.LSTM(H_IN, H, proj_size=2)])
@@ -359,5 +359,5 @@ def test_bad_budgets_are_refused():
         hidden_size_for_budget(10, "GRU", 16, 1, bidirectional=True, out_features=2)
     with pytest.raises(ValueError, match="out_features"):
         hidden_size_for_budget(1000, "GRU", 16, out_features=-1)
-    with pytest.raises(TypeError, match="budget should be an int"):
+    with pytest.raises(TypeError, match="budget should be of type int"):
         hidden_size_for_budget(1000.0, "GRU", 16)

@@ -131,11 +131,11 @@ def test_cell_rejects_wrong_rank_features_and_state_shape():
     ("kwargs", "exc", "parts"),
     [
         ({"hidden_size": 0}, ValueError, ["hidden_size", "greater than zero", "got 0"]),
-        ({"hidden_size": 2.5}, TypeError, ["hidden_size should be an int", "float"]),
+        ({"hidden_size": 2.5}, TypeError, ["hidden_size should be of type int, got", "float"]),
         ({"num_layers": 0}, ValueError, ["num_layers", "got 0"]),
         ({"dropout": 1.5}, ValueError, ["[0, 1]", "got 1.5"]),
-        ({"bias": "yes"}, TypeError, ["bias should be a bool", "str"]),
-        ({"batch_first": 1}, TypeError, ["batch_first should be a bool", "int"]),
+        ({"bias": "yes"}, TypeError, ["bias should be of type bool, got", "str"]),
+        ({"batch_first": 1}, TypeError, ["batch_first should be of type bool, got", "int"]),
         ({"nonlinearity": "sigmoid"}, ValueError, ["'sigmoid'", "('tanh', 'relu')"]),
     ],
 )
@@ -163,3 +163,41 @@ def test_empty_sequences_are_refused_but_an_empty_batch_works_like_torch(batch_f
     assert output.shape == x.shape[:2] + (2 * H,) and h_n.shape == (4, 0, H)
     output.sum().backward()
     assert x.grad.shape == x.shape
+
+
+CELL_STATE_CASES = {  # (cell, hx for an input of shape (3, 10)) -> words shared with torch.nn
+    "hidden size": ("GRUCell", lambda: torch.zeros(3, 21),
+                    ["hidden0 has inconsistent hidden_size: got 21, expected 20", (3, 20)]),
+    "batch": ("RNNCell", lambda: torch.zeros(5, 20),
+              ["Input batch size 3 doesn't match hidden0 batch size 5", (3, 20), (5, 20)]),
+    "rank": ("GRUCell", lambda: torch.zeros(3, 1, 1, 20),
+             ["Expected hidden to be 1D or 2D, got 4D instead"]),
+    "LSTM rank": ("LSTMCell", lambda: (torch.zeros(3, 1, 1, 20),) * 2,
+                  ["Expected hx[0] to be 1D or 2D, got 4D instead"]),
+    "LSTM c size": ("LSTMCell", lambda: (torch.zeros(3, 20), torch.zeros(3, 21)),
+                    ["hidden1 has inconsistent hidden_size: got 21, expected 20"]),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CELL_STATE_CASES)
+def test_cell_state_shapes_are_checked_before_dtypes_in_torch_nn_words(case, dtype):
+    """A float32 cell given float64 tensors of a wrong shape: the shape is named first, as in
+    torch.nn, and with the same type (a RuntimeError there; a ValueError as well here)."""
+    name, hx, parts = CELL_STATE_CASES[case]
+    states = tuple(s.to(dtype) for s in hx()) if isinstance(hx(), tuple) else hx().to(dtype)
+    x = torch.zeros(3, 10, dtype=dtype)
+    with pytest.raises(Exception) as theirs:
+        getattr(torch.nn, name)(10, 20)(x, states)
+    with raises(theirs.type, *parts):
+        getattr(rnnlib, name)(10, 20)(x, states)
+    with raises(ValueError, *parts):
+        getattr(rnnlib, name)(10, 20)(x, states)
+
+
+@pytest.mark.parametrize("cls", [rnnlib.RNNCell, rnnlib.GRUCell])
+def test_a_nonlinearity_passed_as_bias_is_refused_not_taken_as_true(cls):
+    """torch.nn's cells take RNNCell(10, 20, "relu") as bias=True and a tanh cell, silently."""
+    with raises(TypeError, "bias should be of type bool, got: str ('relu')",
+                "nonlinearity='relu'"):
+        cls(10, 20, "relu")

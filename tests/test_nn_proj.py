@@ -151,8 +151,8 @@ def test_hx_shapes_are_checked_with_h_of_proj_size_and_c_of_hidden_size():
     [
         (H, ValueError, f"smaller than hidden_size ({H}), got {H}"),
         (-1, ValueError, "got -1"),
-        (2.0, TypeError, "proj_size should be an int, got float"),
-        (True, TypeError, "proj_size should be an int, got bool"),
+        (2.0, TypeError, "proj_size should be of type int, got: float"),
+        (True, TypeError, "proj_size should be of type int, got: bool"),
     ],
 )
 def test_proj_size_must_be_an_int_in_zero_to_hidden_size(proj_size, exc, message):

@@ -64,14 +64,17 @@ def check_sizes_or_zero(**sizes: int) -> None:
 
 def _check_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} should be an int, got {type(value).__name__} ({value!r})")
+        raise TypeError(f"{name} should be of type int, got: {type(value).__name__} ({value!r})")
 
 
 def check_bool(**flags: bool) -> None:
     """Every flag is a bool."""
     for name, value in flags.items():
         if not isinstance(value, bool):
-            raise TypeError(f"{name} should be a bool, got {type(value).__name__} ({value!r})")
+            hint = f"; pass it as nonlinearity={value!r}" if value in NONLINEARITIES else ""
+            raise TypeError(
+                f"{name} should be of type bool, got: {type(value).__name__} ({value!r}){hint}"
+            )
 
 
 def check_nonlinearity(nonlinearity: str) -> None:
@@ -143,8 +146,9 @@ def check_like(name: str, what: str, t: Tensor, like: Tensor, like_what: str = "
     return t
 
 
-def check_cell_input(name: str, input: object, input_size: int, weight: Tensor) -> None:
-    """A cell's input: ``(N, H_in)`` or ``(H_in,)``."""
+def check_cell_input(name: str, input: object, input_size: int) -> None:
+    """A cell's input: ``(N, H_in)`` or ``(H_in,)``. Its dtype and device are checked after
+    the state's shape (:func:`check_cell_states`), in torch's order."""
     check_tensor(name, "input", input)
     if input.dim() not in (1, 2) or input.shape[-1] != input_size:
         wrong = f"input has inconsistent input_size: got {input.shape[-1]} expected " \
@@ -153,7 +157,50 @@ def check_cell_input(name: str, input: object, input_size: int, weight: Tensor) 
             f"{name}: {wrong}expected input of shape (N, {input_size}) or ({input_size},), "
             f"got {_shape(input)}"
         )
+
+
+def check_cell_states(
+    name: str, hx: object, num_states: int, shape: tuple, input: Tensor, weight: Tensor
+) -> list[Tensor]:
+    """A cell's state (``hx``, or ``(h, c)`` for an LSTM cell) of ``shape``, then the dtypes
+    and devices of input and states: all shapes first, as torch checks them.
+
+    The messages say what torch.nn's cells say (``hidden0 has inconsistent hidden_size``,
+    ``Input batch size 3 doesn't match hidden0 batch size 5``, ...), then what was expected.
+    """
+    states = [] if hx is None else _state_list(name, hx, num_states)
+    names = ["hx"] if num_states == 1 else ["h_0", "c_0"]
+    for k, (s, n) in enumerate(zip(states, names, strict=False)):
+        check_tensor(name, n, s)
+        expected = f"expected {n} of shape {tuple(shape)}, got {_shape(s)}"
+        if s.dim() not in (1, 2):
+            label = "hidden" if num_states == 1 else f"hx[{k}]"
+            raise ShapeError(f"{name}: Expected {label} to be 1D or 2D, got {s.dim()}D "
+                             f"instead; {expected}")
+        if s.shape[-1] != shape[-1]:
+            raise ShapeError(f"{name}: hidden{k} has inconsistent hidden_size: got "
+                             f"{s.shape[-1]}, expected {shape[-1]}; {expected}")
+        if _shape(s) != tuple(shape):
+            batch = (f"Input batch size {shape[0]} doesn't match hidden{k} batch size "
+                     f"{s.shape[0]}; " if s.dim() == len(shape) == 2 else "")
+            raise ShapeError(f"{name}: {batch}{expected}")
     check_like(name, "input", input, weight)
+    for s, n in zip(states, names, strict=False):
+        check_like(name, n, s, input, "input")
+    return states
+
+
+def _state_list(name: str, hx: object, num_states: int) -> list:
+    """``hx`` as a list of ``num_states`` states: ``[hx]``, or an LSTM's ``[h, c]``."""
+    if num_states == 1:
+        return [hx]
+    if not isinstance(hx, (tuple, list)) or len(hx) != num_states:
+        raise TypeError(
+            f"{name}: expected hx to be a tuple (h_0, c_0) of two tensors, "
+            f"got {type(hx).__name__}"
+            + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+        )
+    return list(hx)
 
 
 def check_states(
@@ -167,16 +214,8 @@ def check_states(
     Returns:
         The states as a list of ``num_states`` tensors.
     """
-    if num_states == 1:
-        states, names = [hx], ["hx"]
-    else:
-        if not isinstance(hx, (tuple, list)) or len(hx) != num_states:
-            raise TypeError(
-                f"{name}: expected hx to be a tuple (h_0, c_0) of two tensors, "
-                f"got {type(hx).__name__}"
-                + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
-            )
-        states, names = list(hx), ["h_0", "c_0"]
+    states = _state_list(name, hx, num_states)
+    names = ["hx"] if num_states == 1 else ["h_0", "c_0"]
     shapes = [shape, shape if c_shape is None else c_shape][:num_states]
     for s, n, want in zip(states, names, shapes, strict=True):
         check_tensor(name, n, s)

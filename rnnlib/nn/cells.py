@@ -126,14 +126,13 @@ class _CellBase(nn.Module):
     def _prepare(self, input: Tensor, hx, num_states: int) -> tuple[Tensor, list[Tensor], bool]:
         """Validate, add the batch dimension to unbatched input, make zero states."""
         name = type(self).__name__
-        _checks.check_cell_input(name, input, self.input_size, self.weight_ih)
+        _checks.check_cell_input(name, input, self.input_size)
         batched = input.dim() == 2
         n = input.shape[0] if batched else None
         shape = (n, self.hidden_size) if batched else (self.hidden_size,)
+        states = _checks.check_cell_states(name, hx, num_states, shape, input, self.weight_ih)
         if hx is None:
             states = [input.new_zeros(shape) for _ in range(num_states)]
-        else:
-            states = _checks.check_states(name, hx, num_states, shape, input)
         if not batched:
             input, states = input.unsqueeze(0), [s.unsqueeze(0) for s in states]
         return input, states, batched
