@@ -199,5 +199,5 @@ def test_cell_state_shapes_are_checked_before_dtypes_in_torch_nn_words(case, dty
 def test_a_nonlinearity_passed_as_bias_is_refused_not_taken_as_true(cls):
     """torch.nn's cells take RNNCell(10, 20, "relu") as bias=True and a tanh cell, silently."""
     with raises(TypeError, "bias should be of type bool, got: str ('relu')",
-                "nonlinearity='relu'"):
+                "RNN and RNNCell take as nonlinearity='relu'"):
         cls(10, 20, "relu")

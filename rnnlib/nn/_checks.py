@@ -71,7 +71,8 @@ def check_bool(**flags: bool) -> None:
     """Every flag is a bool."""
     for name, value in flags.items():
         if not isinstance(value, bool):
-            hint = f"; pass it as nonlinearity={value!r}" if value in NONLINEARITIES else ""
+            hint = (f"; {value!r} is a nonlinearity, which RNN and RNNCell take as "
+                    f"nonlinearity={value!r}") if value in NONLINEARITIES else ""
             raise TypeError(
                 f"{name} should be of type bool, got: {type(value).__name__} ({value!r}){hint}"
             )
