@@ -152,8 +152,10 @@ def check_cell_input(name: str, input: object, input_size: int) -> None:
     the state's shape (:func:`check_cell_states`), in torch's order."""
     check_tensor(name, "input", input)
     if input.dim() not in (1, 2) or input.shape[-1] != input_size:
-        wrong = f"input has inconsistent input_size: got {input.shape[-1]} expected " \
-            f"{input_size}; " if input.dim() in (1, 2) else ""  # torch.nn's words
+        wrong = ""
+        if input.dim() in (1, 2):  # torch.nn's words first
+            wrong = f"input has inconsistent input_size: got {input.shape[-1]} expected " \
+                    f"{input_size}; "
         raise ShapeError(
             f"{name}: {wrong}expected input of shape (N, {input_size}) or ({input_size},), "
             f"got {_shape(input)}"
@@ -169,9 +171,8 @@ def check_cell_states(
     The messages say what torch.nn's cells say (``hidden0 has inconsistent hidden_size``,
     ``Input batch size 3 doesn't match hidden0 batch size 5``, ...), then what was expected.
     """
-    states = [] if hx is None else _state_list(name, hx, num_states)
-    names = ["hx"] if num_states == 1 else ["h_0", "c_0"]
-    for k, (s, n) in enumerate(zip(states, names, strict=False)):
+    states, names = ([], []) if hx is None else _state_list(name, hx, num_states)
+    for k, (s, n) in enumerate(zip(states, names, strict=True)):
         check_tensor(name, n, s)
         expected = f"expected {n} of shape {tuple(shape)}, got {_shape(s)}"
         if s.dim() not in (1, 2):
@@ -186,22 +187,23 @@ def check_cell_states(
                      f"{s.shape[0]}; " if s.dim() == len(shape) == 2 else "")
             raise ShapeError(f"{name}: {batch}{expected}")
     check_like(name, "input", input, weight)
-    for s, n in zip(states, names, strict=False):
+    for s, n in zip(states, names, strict=True):
         check_like(name, n, s, input, "input")
     return states
 
 
-def _state_list(name: str, hx: object, num_states: int) -> list:
-    """``hx`` as a list of ``num_states`` states: ``[hx]``, or an LSTM's ``[h, c]``."""
+def _state_list(name: str, hx: object, num_states: int) -> tuple[list, list[str]]:
+    """``hx`` as a list of ``num_states`` states, ``[hx]`` or an LSTM's ``[h, c]``, and their
+    names in messages."""
     if num_states == 1:
-        return [hx]
+        return [hx], ["hx"]
     if not isinstance(hx, (tuple, list)) or len(hx) != num_states:
         raise TypeError(
             f"{name}: expected hx to be a tuple (h_0, c_0) of two tensors, "
             f"got {type(hx).__name__}"
             + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
         )
-    return list(hx)
+    return list(hx), ["h_0", "c_0"]
 
 
 def check_states(
@@ -215,8 +217,7 @@ def check_states(
     Returns:
         The states as a list of ``num_states`` tensors.
     """
-    states = _state_list(name, hx, num_states)
-    names = ["hx"] if num_states == 1 else ["h_0", "c_0"]
+    states, names = _state_list(name, hx, num_states)
     shapes = [shape, shape if c_shape is None else c_shape][:num_states]
     for s, n, want in zip(states, names, shapes, strict=True):
         check_tensor(name, n, s)

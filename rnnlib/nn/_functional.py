@@ -113,9 +113,10 @@ def _gather(ranges: list[tuple[str, int, int]], s: Tensor, s0: Tensor) -> Tensor
 
 def _per_step(buffers: dict[str, Tensor], batch_sizes: list[int]) -> list[dict[str, Tensor]]:
     """Each time step's rows of every buffer (views), in time order."""
-    views = [b.split(batch_sizes) for b in buffers.values()]
-    return [dict(zip(buffers, step, strict=True)) for step in zip(*views, strict=True)] \
-        if views else [{} for _ in batch_sizes]
+    if not buffers:
+        return [{} for _ in batch_sizes]
+    views = zip(*(b.split(batch_sizes) for b in buffers.values()), strict=True)
+    return [dict(zip(buffers, step, strict=True)) for step in views]
 
 
 def _under_transform(*tensors: Tensor) -> bool:
@@ -212,7 +213,7 @@ class Recurrence(torch.autograd.Function):
             t, b = order[j], batch_sizes[order[j]]
             before = order[j - 1] if j else None  # the step whose state enters t
             cur = batch_sizes[before] if j else 0  # its rows; rows cur ... b-1 start at h_0
-            if before is None:  # the first step: all from the initial state
+            if not j:  # the first step: all from the initial state
                 into = [g0[:b] for g0 in d0]
             elif b <= cur:  # dL/d(state entering t) goes straight into the step before's rows
                 into = [ds[starts[before] : starts[before] + b] for ds in d_state]
