@@ -220,16 +220,20 @@ def test_plain_sum_losses_give_torch_gradients(mode):
         torch.testing.assert_close(a.grad, b.grad, **tolerance("cpu", torch.float64))
 
 
+@pytest.mark.parametrize("batch_first", [False, True], ids=["L-first", "N-first"])
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "plain"])
 @pytest.mark.parametrize("mode", list(MODES))
-def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(mode, fused):
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(mode, fused, batch_first):
     """N = 0 (torch allows it): outputs (L, 0, H), and backward runs, as in torch."""
-    ours, theirs = make_pair(mode, torch.float64, "cpu", num_layers=2, bidirectional=True)
+    ours, theirs = make_pair(mode, torch.float64, "cpu", num_layers=2, bidirectional=True,
+                             batch_first=batch_first)
     ours.fused = fused
-    x = torch.zeros(L, 0, H_IN, dtype=torch.float64)
+    shape = (0, L, H_IN) if batch_first else (L, 0, H_IN)
     for layer in (ours, theirs):
+        x = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
         output, _ = layer(x)
-        assert output.shape == (L, 0, 2 * H)
+        assert output.shape == shape[:2] + (2 * H,)
         output.sum().backward()
+        assert x.grad.shape == shape
     for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
         torch.testing.assert_close(a.grad, b.grad)  # zeros
